@@ -1,0 +1,3 @@
+from trayauth.cli import main
+
+raise SystemExit(main())
