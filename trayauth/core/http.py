@@ -113,8 +113,7 @@ class HttpResponse:
         except (UnicodeDecodeError, ValueError):
             kind = self.content_type or "no content type"
             raise ProviderError(
-                f"{safe_url(self.url)} answered HTTP {self.status} with something that is not "
-                f"JSON ({kind})",
+                f"{safe_url(self.url)} answered HTTP {self.status} with something that is not JSON ({kind})",
                 hint="check the base_url; the provider may be down",
             ) from None
 
@@ -257,9 +256,7 @@ class HttpPolicy:
         try:
             response = await self.client.send(request, stream=True)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            raise NetworkError(
-                f"cannot connect to {where}: {_reason(exc, secrets)}", sent=False
-            ) from None
+            raise NetworkError(f"cannot connect to {where}: {_reason(exc, secrets)}", sent=False) from None
         except httpx.UnsupportedProtocol:
             raise InsecureURL(f"{where} is not an http(s) URL") from None
         except httpx.HTTPError as exc:

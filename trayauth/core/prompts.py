@@ -40,7 +40,7 @@ class Question:
 
 
 class BrowserSignIn(Question):
-    """"Open this URL in the browser"; answered by the loopback redirect or a pasted redirect URL.
+    """ "Open this URL in the browser"; answered by the loopback redirect or a pasted redirect URL.
 
     ``submit_redirect`` is the manual path for a browser that cannot reach the loopback (SSH,
     WSL): it validates like the loopback server does and raises ``TrayauthError`` on a bad URL,

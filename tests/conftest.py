@@ -1,0 +1,103 @@
+"""Shared fixtures: an isolated config dir with a real (file) keyring, the provider server, a CLI runner.
+
+Every test gets its own TRAYAUTH_CONFIG_DIR and keyring file, so nothing touches the developer's
+real accounts or keyring.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+FILE_KEYRING = "keyrings.alt.file.PlaintextKeyring"
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh config dir and a real file-backed keyring, both under tmp_path."""
+    config = tmp_path / "config"
+    monkeypatch.setenv("TRAYAUTH_CONFIG_DIR", str(config))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", FILE_KEYRING)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
+    monkeypatch.delenv("TRAYAUTH_KEY_STORAGE", raising=False)
+    (tmp_path / "run").mkdir(mode=0o700)
+    return config
+
+
+@pytest.fixture(scope="session")
+def provider() -> Iterator[object]:
+    from trayauth.devserver import ProviderServer
+
+    srv = ProviderServer()
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+@pytest.fixture
+def fresh_provider() -> Iterator[object]:
+    """A provider server of the test's own, for tests that change lifetimes or inject faults."""
+    from trayauth.devserver import ProviderServer
+
+    srv = ProviderServer()
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+def run_cli(*argv: str, stdin: str = "") -> Result:
+    """Run the CLI in-process (fast); stdin is a pipe, like a script's."""
+    from trayauth.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    old_stdin = sys.stdin
+    sys.stdin = io.StringIO(stdin)
+    try:
+        with redirect_stdout(out), redirect_stderr(err):
+            code = main(list(argv))
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    finally:
+        sys.stdin = old_stdin
+    return Result(code, out.getvalue(), err.getvalue())
+
+
+def spawn_cli(*argv: str, stdin: str = "", env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """Start the CLI as a real process (for concurrency and crash tests)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "trayauth", *argv],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=REPO,
+    )
+
+
+@pytest.fixture
+def cli() -> object:
+    return run_cli

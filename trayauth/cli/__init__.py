@@ -1,0 +1,95 @@
+"""The ``trayauth`` command.
+
+Start-up time is a feature here: scripts call ``trayauth header NAME`` before every curl. So this
+package imports only argparse at the top; each command imports what it needs, the token path asks
+a running tray over its socket first (standard library only), and Qt is never imported except to
+start the tray.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+from trayauth import __version__
+
+
+def _parser() -> object:
+    import argparse
+
+    p = argparse.ArgumentParser(
+        prog="trayauth",
+        description="Keeps your API tokens alive: a tray app, and a CLI for scripts.",
+        epilog="Run 'trayauth' with no command to start the tray.",
+    )
+    p.add_argument("--version", action="version", version=f"trayauth {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="the tray with a local demo provider and demo accounts")
+    demo.add_argument("--config-dir", help="keep the demo's accounts here instead of a temp dir")
+
+    prov = sub.add_parser("providers", help="presets and the settings each takes")
+    prov.add_argument("--json", action="store_true")
+
+    add = sub.add_parser("add", help="define an account (non-secret settings only)")
+    add.add_argument("name")
+    add.add_argument("preset")
+    add.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE")
+    add.add_argument("--default", action="store_true", help="make it the default account")
+
+    login = sub.add_parser("login", help="log in (prompts for the secret)")
+    login.add_argument("name")
+    login.add_argument("--secret-stdin", action="store_true", help="read secrets from stdin, one per line")
+    login.add_argument("--no-browser", action="store_true", help="print the sign-in URL, don't open it")
+    login.add_argument(
+        "--with-secret",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="also ask for an optional secret field (e.g. client_secret)",
+    )
+
+    lst = sub.add_parser("list", help="accounts, their state and expiry")
+    lst.add_argument("--json", action="store_true")
+
+    for cmd, text in (
+        ("token", "print the access token (renewed first if due)"),
+        ("header", 'print "Authorization: Bearer <token>"'),
+        ("refresh", "renew now"),
+        ("logout", "forget the tokens and kept secrets"),
+        ("remove", "log out and delete the account"),
+        ("default", "make this the default account"),
+    ):
+        sp = sub.add_parser(cmd, help=text)
+        sp.add_argument("name")
+
+    ins = sub.add_parser("inspect", help="decoded claims, expiry and scopes (never the token)")
+    ins.add_argument("name")
+    ins.add_argument("--json", action="store_true")
+
+    sub.add_parser("status", help="is the tray running, and where are secrets kept")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    # The fast path: token/header through a running tray, before argparse is even imported.
+    if len(args_list) == 2 and args_list[0] in ("token", "header") and not args_list[1].startswith("-"):
+        from trayauth.cli.fast import via_tray
+
+        code = via_tray(args_list[0], args_list[1])
+        if code is not None:
+            return code
+    import argparse
+
+    parser = _parser()
+    assert isinstance(parser, argparse.ArgumentParser)
+    args = parser.parse_args(args_list)
+    from trayauth.cli.run import run
+
+    return run(args)
+
+
+def debug_enabled() -> bool:
+    return os.environ.get("TRAYAUTH_DEBUG", "") not in ("", "0")

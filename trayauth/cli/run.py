@@ -1,0 +1,330 @@
+"""The CLI's commands. Every failure becomes one line on stderr and a non-zero exit."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from trayauth.core.errors import TrayauthError, UsageError
+
+if TYPE_CHECKING:
+    from trayauth.core.broker import AccountView, Broker
+
+T = TypeVar("T")
+
+
+def iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def human_left(seconds: int | None) -> str:
+    if seconds is None:
+        return "never expires"
+    if seconds <= 0:
+        return "expired"
+    if seconds < 3600:
+        return f"{seconds // 60}:{seconds % 60:02d}"
+    if seconds < 86400 * 2:
+        return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
+    return f"{seconds // 86400}d"
+
+
+def err(line: str) -> None:
+    print(f"trayauth: {line}", file=sys.stderr)
+
+
+def _broker() -> Broker:
+    from trayauth.core.broker import Broker
+
+    return Broker.open()
+
+
+def _async(broker: Broker, coro: Coroutine[Any, Any, T]) -> T:
+    async def runner() -> T:
+        try:
+            return await coro
+        finally:
+            await broker.aclose()
+
+    return asyncio.run(runner())
+
+
+def _fallback_note(broker: Broker) -> None:
+    location = broker.key_location()
+    if location.fallback:
+        err(f"note: secrets are encrypted with a key kept in {location.description}")
+
+
+def cmd_providers(args: argparse.Namespace) -> int:
+    from trayauth.core.paths import Paths
+    from trayauth.core.presets import PresetCatalog
+
+    presets, errors = PresetCatalog(Paths.default().presets_dir).all()
+    if args.json:
+        print(json.dumps([p.to_json() for p in presets], indent=2))
+    else:
+        for p in presets:
+            settings = " ".join(
+                f"{f.key}{'' if f.required and not f.default else '?'}" for f in p.setting_fields
+            )
+            secrets = " ".join(f.key + ("" if f.required else "?") for f in p.secret_fields)
+            print(f"{p.id:<26} {p.label}")
+            print(f"{'':<26}   settings: {settings or '-'}; secrets: {secrets or '-'}")
+    for exc in errors:
+        err(f"warning: {exc.line()}")
+    return 0
+
+
+def _parse_settings(pairs: list[str]) -> dict[str, str]:
+    settings: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--set {pair.split('=')[0]!r} must look like KEY=VALUE")
+        settings[key.strip()] = value.strip()
+    return settings
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    from trayauth.core.http import check_url
+    from trayauth.core.model import Account
+
+    broker = _broker()
+    preset = broker.presets.get(args.preset)
+    settings = _parse_settings(args.settings)
+    known = {f.key: f for f in preset.fields}
+    for key, value in settings.items():
+        field = known.get(key)
+        if field is None:
+            keys = ", ".join(f.key for f in preset.setting_fields)
+            raise UsageError(f"{preset.id} has no setting {key!r}", hint=f"its settings: {keys}")
+        if field.secret:
+            raise UsageError(
+                f"{key} is a secret and never goes on the command line",
+                hint=f"'trayauth login {args.name}' asks for it",
+            )
+        if field.kind == "url" and value:
+            check_url(value)
+    missing = [
+        f.key for f in preset.setting_fields if f.required and not f.default and not settings.get(f.key)
+    ]
+    if missing:
+        raise UsageError(
+            f"{preset.id} needs {', '.join(missing)}",
+            hint=" ".join(f"--set {k}=…" for k in missing),
+        )
+    broker.add(Account(name=args.name, preset=preset.id, settings=settings))
+    if args.default:
+        broker.set_default(args.name)
+    print(f"added {args.name} ({preset.label}); next: trayauth login {args.name}", file=sys.stderr)
+    return 0
+
+
+def cmd_login(args: argparse.Namespace) -> int:
+    import webbrowser
+
+    from trayauth.cli.interact import CliAsker, read_secrets, secret_fields_to_ask
+
+    broker = _broker()
+    _account, preset = broker.account(args.name)
+    fields = secret_fields_to_ask(preset, args.with_secret)
+    secrets = read_secrets(fields, from_stdin=args.secret_stdin, account=args.name)
+    _fallback_note(broker)
+    asker = CliAsker(allow_paste=not args.secret_stdin)
+    opener: Callable[[str], bool] | None = None if args.no_browser else webbrowser.open
+    tokens = _async(broker, broker.login(args.name, secrets, asker=asker, open_browser=opener))
+    left = None if tokens.expires_at is None else int(tokens.expires_at - broker.clock())
+    print(f"logged in {args.name}: {human_left(left)}", file=sys.stderr)
+    return 0
+
+
+def _print_token(broker: Broker, name: str, command: str) -> int:
+    from trayauth.cli.fast import format_output
+
+    tokens = broker.cached_token(name)
+    if tokens is None:
+        tokens = _async(broker, broker.token(name))
+        view = broker.view(name)
+        if view.error:
+            err(f"warning: {name}: {view.error} (the current token is still valid)")
+    print(format_output(command, tokens.access_token))
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    return _print_token(_broker(), args.name, args.command)
+
+
+def _view_json(view: AccountView) -> dict[str, Any]:
+    return {
+        "name": view.name,
+        "provider": view.preset_id,
+        "provider_label": view.provider,
+        "state": view.state.value,
+        "expires_at": iso(view.expires_at),
+        "expires_in": view.expires_in,
+        "default": view.is_default,
+        "renewable": view.renewable,
+        "error": view.error,
+    }
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    broker = _broker()
+    views = broker.accounts()
+    location = broker.key_location() if views else None
+    if args.json:
+        print(json.dumps([_view_json(v) for v in views], indent=2))
+    elif not views:
+        print("no accounts yet; add one with 'trayauth add NAME PRESET' (see 'trayauth providers')")
+    else:
+        print(f"{'NAME':<20} {'PROVIDER':<26} {'STATE':<11} EXPIRES")
+        for v in views:
+            mark = "*" if v.is_default else " "
+            when = human_left(v.expires_in) if v.state.value != "logged_out" else "-"
+            print(f"{v.name + mark:<20} {v.preset_id:<26} {v.state.value:<11} {when}")
+            if v.error:
+                print(f"{'':<20} ! {v.error}")
+    if location is not None and location.fallback:
+        err(f"note: secrets are encrypted with a key kept in {location.description}")
+    return 0
+
+
+def cmd_refresh(args: argparse.Namespace) -> int:
+    broker = _broker()
+    tokens = _async(broker, broker.refresh(args.name))
+    left = None if tokens.expires_at is None else int(tokens.expires_at - broker.clock())
+    print(f"{args.name}: renewed, {human_left(left)} left" if left is not None else f"{args.name}: valid")
+    return 0
+
+
+def cmd_logout(args: argparse.Namespace) -> int:
+    broker = _broker()
+    _async(broker, broker.logout(args.name))
+    print(f"logged out {args.name}; local tokens deleted", file=sys.stderr)
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    _broker().remove(args.name)
+    print(f"removed {args.name}", file=sys.stderr)
+    return 0
+
+
+def cmd_default(args: argparse.Namespace) -> int:
+    _broker().set_default(args.name)
+    return 0
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    broker = _broker()
+    info = broker.inspect(args.name)
+    data = {
+        "kind": info.kind,
+        "header": info.header,
+        "claims": info.claims,
+        "subject": info.subject,
+        "issued_at": iso(info.issued_at),
+        "expires_at": iso(info.expires_at),
+        "not_before": iso(info.not_before),
+        "scopes": list(info.scopes),
+    }
+    if args.json:
+        print(json.dumps(data, indent=2, default=str))
+        return 0
+    print(f"kind:       {info.kind}")
+    for key in ("subject", "issued_at", "expires_at", "not_before"):
+        if data[key]:
+            print(f"{key + ':':<11} {data[key]}")
+    if info.scopes:
+        print(f"scopes:     {' '.join(info.scopes)}")
+    if info.header:
+        print("header:     " + json.dumps(info.header, default=str))
+    if info.claims:
+        print("claims:")
+        for key, value in info.claims.items():
+            print(f"  {key}: {json.dumps(value, default=str)}")
+    elif info.kind == "paseto-v4-local":
+        print("claims:     (encrypted: a v4.local token is opaque without its key)")
+    return 0
+
+
+def cmd_status(_args: argparse.Namespace) -> int:
+    from trayauth.core.paths import Paths
+
+    paths = Paths.default()
+    pid = None
+    try:
+        from trayauth.core.agent import tray_running
+
+        pid = tray_running(paths.runtime_dir)
+    except (ImportError, OSError):
+        pid = None
+    print(f"tray: running (pid {pid})" if pid else "tray: not running")
+    print(f"config: {paths.config_file}")
+    from trayauth.core.store import Store
+
+    location = Store.open(paths.root).vault.key_location()
+    print(f"secrets: encrypted in {paths.vault_file}, key in {location.description}")
+    return 0
+
+
+def cmd_tray(args: argparse.Namespace) -> int:
+    from trayauth.ui.app import main as tray_main
+
+    return tray_main([])
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from trayauth.ui.app import main_demo
+
+    return main_demo(["--config-dir", args.config_dir] if args.config_dir else [])
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "providers": cmd_providers,
+    "add": cmd_add,
+    "login": cmd_login,
+    "list": cmd_list,
+    "token": cmd_token,
+    "header": cmd_token,
+    "refresh": cmd_refresh,
+    "logout": cmd_logout,
+    "remove": cmd_remove,
+    "default": cmd_default,
+    "inspect": cmd_inspect,
+    "status": cmd_status,
+    "demo": cmd_demo,
+}
+
+
+def run(args: argparse.Namespace) -> int:
+    from trayauth.cli import debug_enabled
+
+    command = args.command
+    handler = COMMANDS.get(command) if command else cmd_tray
+    assert handler is not None
+    name = getattr(args, "name", None)
+    try:
+        return handler(args)
+    except TrayauthError as exc:
+        line = exc.line()
+        if name and name not in line:
+            line = f"{name}: {line}"
+        err(line)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        err("cancelled")
+        return 130
+    except Exception as exc:  # a bug: one line, never a traceback that might hold a secret
+        if debug_enabled():
+            raise
+        err(f"internal error ({exc.__class__.__name__}); set TRAYAUTH_DEBUG=1 to see details")
+        return 70
