@@ -73,7 +73,7 @@ def test_jwt_exp_is_read_without_verification() -> None:
 
 def test_paseto_v4_public_claims_and_expiry() -> None:
     token = paseto_public({"exp": "2030-01-01T00:00:00+00:00", "sub": "machine"})
-    footer, claims = paseto_public_claims(token) or ({}, {})
+    _footer, claims = paseto_public_claims(token) or ({}, {})
     assert claims["sub"] == "machine"
     assert token_expiry(token) == pytest.approx(1893456000.0)
 

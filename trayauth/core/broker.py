@@ -274,10 +274,13 @@ class Broker:
             entry = self.store.vault.entry(name)
             tokens = entry.tokens
             now = self.clock()
-            if tokens is not None and not needs_renewal(tokens, now):
-                # Another caller (this process or another) renewed while we waited for the lock.
-                if not force or tokens.obtained_at >= started:
-                    return tokens
+            # Another caller (this process or another) may have renewed while we waited.
+            if (
+                tokens is not None
+                and not needs_renewal(tokens, now)
+                and (not force or tokens.obtained_at >= started)
+            ):
+                return tokens
             self._renewing.add(name)
             self._emit("renewing", name)
             try:
@@ -349,9 +352,9 @@ class Broker:
             new = await flow.login(ctx)  # type: ignore[attr-defined]
             self._store_tokens(name, new, keep_secrets=None)
             return new
-        if tokens is not None and (tokens.expires_at is None or tokens.expires_at > self.clock()):
-            if preset.renew == "none":
-                return tokens
+        still_valid = tokens is not None and (tokens.expires_at is None or tokens.expires_at > self.clock())
+        if still_valid and preset.renew == "none" and tokens is not None:
+            return tokens
         if tokens is None:
             raise LoginRequired(f"{name} is not logged in", hint=f"run 'trayauth login {name}'")
         expired = tokens.expires_at is not None and tokens.expires_at <= self.clock()
