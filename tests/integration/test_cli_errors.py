@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import run_cli
+from tests.helpers import run_cli
 
 
 def lines(text: str) -> list[str]:

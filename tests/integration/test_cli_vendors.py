@@ -10,7 +10,7 @@ from typing import Any
 
 import jwt
 
-from tests.conftest import Result, run_cli
+from tests.helpers import Result, run_cli
 
 
 def expire_now(name: str, *, by: float = 1.0) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import run_cli, spawn_cli
+from tests.helpers import run_cli, spawn_cli
 from tests.integration.test_cli_vendors import expire_now, ok
 
 

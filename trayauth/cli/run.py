@@ -279,13 +279,13 @@ def cmd_status(_args: argparse.Namespace) -> int:
 def cmd_tray(args: argparse.Namespace) -> int:
     from trayauth.ui.app import main as tray_main
 
-    return tray_main([])
+    return int(tray_main([]))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from trayauth.ui.app import main_demo
 
-    return main_demo(["--config-dir", args.config_dir] if args.config_dir else [])
+    return int(main_demo(["--config-dir", args.config_dir] if args.config_dir else []))
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {

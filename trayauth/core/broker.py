@@ -28,6 +28,7 @@ from trayauth.core.presets import Preset, PresetCatalog
 from trayauth.core.tokens import Inspection, inspect_token, needs_renewal, renew_at, state_of
 
 if TYPE_CHECKING:
+    from trayauth.core.flows import Flow
     from trayauth.core.flows.base import FlowContext
     from trayauth.core.http import HttpPolicy
     from trayauth.core.keystore import KeyLocation
@@ -300,7 +301,7 @@ class Broker:
             return new
 
     async def _renew_locked(
-        self, account: Account, preset: Preset, entry: VaultEntry, flow: object
+        self, account: Account, preset: Preset, entry: VaultEntry, flow: Flow
     ) -> TokenSet:
         name = account.name
         tokens = entry.tokens
@@ -315,7 +316,7 @@ class Broker:
                 self.store.vault.update(name, lambda e: replace(e, refresh_in_flight=True))
             ctx = self._context(account, preset, entry.secrets)
             try:
-                new = await flow.refresh(ctx, tokens)  # type: ignore[attr-defined]
+                new = await flow.refresh(ctx, tokens)
             except NetworkError as exc:
                 if not exc.sent or not rotating:
                     self.store.vault.update(name, lambda e: replace(e, refresh_in_flight=False))
@@ -349,7 +350,7 @@ class Broker:
             return new
         if preset.renew in ("refresh", "relogin") and preset.keep_secrets and entry.secrets:
             ctx = self._context(account, preset, entry.secrets)
-            new = await flow.login(ctx)  # type: ignore[attr-defined]
+            new = await flow.login(ctx)
             self._store_tokens(name, new, keep_secrets=None)
             return new
         still_valid = tokens is not None and (tokens.expires_at is None or tokens.expires_at > self.clock())

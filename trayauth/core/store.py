@@ -44,9 +44,7 @@ class Store:
             try:
                 data = json.loads(self.state_file.read_text(encoding="utf-8"))
                 used = data.get("last_used", {}) if isinstance(data, dict) else {}
-                self._last_used = {
-                    str(k): float(v) for k, v in used.items() if isinstance(v, int | float)
-                }
+                self._last_used = {str(k): float(v) for k, v in used.items() if isinstance(v, int | float)}
             except (OSError, ValueError, AttributeError):
                 self._last_used = {}
         return self._last_used

@@ -10,9 +10,22 @@ path never pays for flows it does not use. Each flow module provides::
 from __future__ import annotations
 
 import importlib
-from types import ModuleType
+from typing import TYPE_CHECKING, Protocol, cast
 
 from trayauth.core.errors import PresetError
+
+if TYPE_CHECKING:
+    from trayauth.core.flows.base import FlowContext
+    from trayauth.core.model import TokenSet
+
+
+class Flow(Protocol):
+    """What the broker calls; ``refresh`` exists only on flows whose presets renew by refresh."""
+
+    async def login(self, ctx: FlowContext) -> TokenSet: ...
+
+    async def refresh(self, ctx: FlowContext, tokens: TokenSet) -> TokenSet: ...
+
 
 FLOWS = (
     "static",
@@ -24,7 +37,7 @@ FLOWS = (
 )
 
 
-def load_flow(name: str) -> ModuleType:
+def load_flow(name: str) -> Flow:
     if name not in FLOWS:
         raise PresetError(f"unknown flow {name!r}; known flows: {', '.join(FLOWS)}")
-    return importlib.import_module(f"trayauth.core.flows.{name}")
+    return cast("Flow", importlib.import_module(f"trayauth.core.flows.{name}"))
