@@ -1,0 +1,145 @@
+"""The broker's renewal rules against the provider server, with the clock in the test's hands."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from trayauth.core.broker import Broker, BrokerEvent
+from trayauth.core.errors import LoginRequired
+from trayauth.core.http import HttpPolicy
+from trayauth.core.model import Account, State
+from trayauth.core.presets import PresetCatalog
+from trayauth.core.scheduler import RenewalScheduler
+from trayauth.core.store import Store
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Sleeps:
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+
+
+@pytest.fixture
+def rig(isolated: Path, fresh_provider: Any) -> tuple[Broker, Any, Clock, Sleeps, list[BrokerEvent]]:
+    clock, sleeps = Clock(), Sleeps()
+    store = Store.open(isolated)
+    broker = Broker(store, PresetCatalog(), http=HttpPolicy(sleep=sleeps, clock=clock), clock=clock)
+    events: list[BrokerEvent] = []
+    broker.subscribe(events.append)
+    return broker, fresh_provider, clock, sleeps, events
+
+
+async def login_sentiance(broker: Broker, srv: Any, name: str = "work") -> str:
+    user = srv.users["sentiance"]
+    broker.add(
+        Account(name, "sentiance", {"base_url": srv.base_url("sentiance"), "username": user["username"]})
+    )
+    tokens = await broker.login(name, {"password": user["password"]})
+    return tokens.access_token
+
+
+@pytest.mark.asyncio
+async def test_failed_refresh_keeps_the_valid_token_and_says_why(rig: Any) -> None:
+    broker, srv, clock, _, events = rig
+    old = await login_sentiance(broker, srv)
+    expires_at = broker.view("work").expires_at
+    clock.now = expires_at - 30  # inside the 60 s margin, still valid
+    srv.inject("sentiance", "auth/token", {"status": 500, "body": "boom"})
+    assert (await broker.token("work")).access_token == old
+    view = broker.view("work")
+    assert view.error and "500" in view.error
+    assert view.state == State.ERROR
+    assert [e.kind for e in events][-2:] == ["renewing", "renew_failed"]
+    new = (await broker.token("work")).access_token
+    assert new != old and srv.check("sentiance", new)
+    assert broker.view("work").error is None
+    await broker.aclose()
+
+
+@pytest.mark.asyncio
+async def test_interrupted_rotating_refresh_never_resends_the_spent_token(rig: Any) -> None:
+    broker, srv, clock, _, _ = rig
+    old = await login_sentiance(broker, srv)
+    expires_at = broker.view("work").expires_at
+    clock.now = expires_at - 30
+    srv.inject("sentiance", "auth/token", "reset_after_processing")
+    assert (await broker.token("work")).access_token == old  # old one still valid
+    before = srv.count("sentiance", "auth/token")
+    assert (await broker.token("work")).access_token == old
+    with pytest.raises(LoginRequired, match="interrupted"):
+        await broker.refresh("work")
+    assert srv.count("sentiance", "auth/token") == before, "the possibly spent token was sent again"
+    assert srv.revoked_families("sentiance") == 0
+    clock.now = expires_at + 1
+    with pytest.raises(LoginRequired):
+        await broker.token("work")
+    await broker.aclose()
+
+
+@pytest.mark.asyncio
+async def test_senseye_429_waits_for_retry_after(rig: Any) -> None:
+    broker, srv, _, sleeps, _ = rig
+    user = srv.users["senseye"]
+    broker.add(Account("s", "senseye", {"base_url": srv.base_url("senseye"), "username": user["username"]}))
+    srv.inject("senseye", "oauth/token", {"status": 429, "headers": {"Retry-After": "7"}})
+    tokens = await broker.login("s", {"password": user["password"]})
+    assert srv.check("senseye", tokens.access_token)
+    assert sleeps.calls == [7.0]
+    await broker.aclose()
+
+
+@pytest.mark.asyncio
+async def test_scheduler_renews_at_the_margin_and_after_a_clock_jump(rig: Any) -> None:
+    broker, srv, clock, _, events = rig
+    await login_sentiance(broker, srv, "a")
+    user = srv.users["senseye"]
+    broker.add(Account("s", "senseye", {"base_url": srv.base_url("senseye"), "username": user["username"]}))
+    await broker.login("s", {"password": user["password"]})
+    scheduler = RenewalScheduler(broker, clock=clock)
+    delay = await scheduler.tick()
+    assert delay == pytest.approx(scheduler.max_sleep), "nothing due: sleep the bounded maximum"
+
+    old = {v.name: (await broker.token(v.name)).access_token for v in broker.accounts()}
+    clock.now += 2 * 86400  # the laptop slept for two days (the world's clocks moved on too)
+    srv.clock_offset = 2 * 86400
+    await scheduler.tick()
+    await asyncio.gather(*scheduler._tasks.values())
+    for name, token in old.items():
+        fresh = broker.store.vault.entry(name).tokens
+        assert fresh is not None and fresh.access_token != token
+        assert broker.view(name).state == State.VALID
+    assert {e.account for e in events if e.kind == "renewed"} == {"a", "s"}
+    await broker.aclose()
+
+
+@pytest.mark.asyncio
+async def test_unrenewable_token_is_announced_once(rig: Any) -> None:
+    broker, srv, clock, _, events = rig
+    token = srv.mint_jwt({"sub": "x", "exp": int(clock.now) + 3600})
+    broker.add(Account("b", "bearer", {}))
+    await broker.login("b", {"token": token})
+    scheduler = RenewalScheduler(broker, clock=clock)
+    clock.now += 3600 - 120
+    for _ in range(3):
+        await scheduler.tick()
+    clock.now += 200
+    for _ in range(3):
+        await scheduler.tick()
+    kinds = [e.kind for e in events if e.account == "b" and e.kind in ("expiring", "expired")]
+    assert kinds == ["expiring", "expired"]
+    await broker.aclose()
