@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from collections.abc import Callable, Coroutine
@@ -47,6 +46,7 @@ def _broker() -> Broker:
 
 
 def _async(broker: Broker, coro: Coroutine[Any, Any, T]) -> T:
+    import asyncio  # deferred: ~50 ms, and a valid cached token needs no event loop
     async def runner() -> T:
         try:
             return await coro

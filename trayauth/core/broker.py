@@ -9,7 +9,6 @@ been spent, keep the old token while it is still valid when renewal fails, and s
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -28,6 +27,8 @@ from trayauth.core.presets import Preset, PresetCatalog
 from trayauth.core.tokens import Inspection, inspect_token, needs_renewal, renew_at, state_of
 
 if TYPE_CHECKING:
+    import asyncio
+
     from trayauth.core.flows import Flow
     from trayauth.core.flows.base import FlowContext
     from trayauth.core.http import HttpPolicy
@@ -117,6 +118,8 @@ class Broker:
     def _lock(self, name: str) -> asyncio.Lock:
         lock = self._locks.get(name)
         if lock is None:
+            import asyncio  # deferred: the CLI's cached-token path never needs an event loop
+
             lock = self._locks[name] = asyncio.Lock()
         return lock
 
