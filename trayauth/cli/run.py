@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
@@ -316,7 +317,7 @@ def run(args: argparse.Namespace) -> int:
         return handler(args)
     except TrayauthError as exc:
         line = exc.line()
-        if name and name not in line:
+        if name and not re.search(rf"(^|[\s'\"]){re.escape(name)}($|[\s:'\",;])", line):
             line = f"{name}: {line}"
         err(line)
         return exc.exit_code

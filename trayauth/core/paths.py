@@ -1,0 +1,115 @@
+"""Where an installation keeps its files, decided in one place.
+
+Everything hangs off one root so tests (and ``TRAYAUTH_CONFIG_DIR``) move all of it at once.
+platformdirs is imported only when no root is given: ``trayauth header`` runs before every curl
+in some scripts, and its start-up time is part of the product.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+CONFIG_DIR_ENV = "TRAYAUTH_CONFIG_DIR"
+APP_NAME = "trayauth"
+
+
+def config_dir() -> Path:
+    """``TRAYAUTH_CONFIG_DIR`` when set, else the platform's per-user config directory."""
+    override = os.environ.get(CONFIG_DIR_ENV)
+    if override:
+        # Absolute, so a later chdir (or a subprocess started elsewhere) means the same place.
+        return Path(override).expanduser().absolute()
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
+def runtime_path() -> Path:
+    """Where the tray's socket lives, without creating anything (clients only look).
+
+    ``$XDG_RUNTIME_DIR`` is per-user, 0700 and cleared at logout: the right home for a socket. An
+    explicit ``TRAYAUTH_CONFIG_DIR`` means a separate installation (tests, a second profile), so
+    its socket stays inside it and two installations never answer for each other.
+    """
+    xdg = os.environ.get("XDG_RUNTIME_DIR")
+    if xdg and not os.environ.get(CONFIG_DIR_ENV):
+        return Path(xdg) / APP_NAME
+    return config_dir() / "run"
+
+
+def runtime_dir() -> Path:
+    """The socket directory, created 0700 (and checked to be ours) on demand."""
+    return ensure_private_dir(runtime_path())
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create ``path`` with mode 0700, or make an existing one 0700 if we own it.
+
+    A directory another user owns, or a symlink, is refused with PermissionError: a socket or lock
+    in a place someone else controls could be swapped under us.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(path, 0o700)
+    st = os.lstat(path)
+    if not stat.S_ISDIR(st.st_mode):
+        raise PermissionError(f"{path} exists and is not a directory; move it aside")
+    getuid = getattr(os, "getuid", None)
+    if getuid is not None:
+        if st.st_uid != getuid():
+            raise PermissionError(f"{path} belongs to another user; refusing to use it")
+        if stat.S_IMODE(st.st_mode) != 0o700:
+            os.chmod(path, 0o700)
+    return path
+
+
+def ensure_root(root: Path) -> Path:
+    """Create the config directory (0700 when new) before the first write into it.
+
+    An existing directory keeps its mode: it may be one the user chose for other things too; the
+    files we put in it are 0600 on their own.
+    """
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return root
+
+
+@dataclass(frozen=True, slots=True)
+class Paths:
+    """The files of one installation; build it with :meth:`default` or :meth:`from_root`."""
+
+    root: Path
+    config_file: Path
+    vault_file: Path
+    key_file: Path
+    locks_dir: Path
+    runtime_dir: Path
+    presets_dir: Path
+
+    @classmethod
+    def from_root(cls, root: Path, *, runtime_dir: Path | None = None) -> Paths:
+        root = Path(root)
+        return cls(
+            root=root,
+            config_file=root / "config.toml",
+            vault_file=root / "vault.json",
+            key_file=root / "vault.key",
+            locks_dir=root / "locks",
+            runtime_dir=runtime_dir if runtime_dir is not None else root / "run",
+            presets_dir=root / "presets",
+        )
+
+    @classmethod
+    def default(cls) -> Paths:
+        """The user's installation, as the environment selects it. Creates nothing."""
+        return cls.from_root(config_dir(), runtime_dir=runtime_path())
+
+    def ensure_runtime_dir(self) -> Path:
+        """The socket directory, created 0700 now: call before binding a socket in it."""
+        return ensure_private_dir(self.runtime_dir)
+
+    def ensure_locks_dir(self) -> Path:
+        return ensure_private_dir(self.locks_dir)
