@@ -30,8 +30,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return config
 
 
-@pytest.fixture(scope="session")
-def provider() -> Iterator[object]:
+def _serve() -> Iterator[object]:
     from trayauth.devserver import ProviderServer
 
     srv = ProviderServer()
@@ -40,18 +39,15 @@ def provider() -> Iterator[object]:
         yield srv
     finally:
         srv.stop()
+
+
+@pytest.fixture(scope="session")
+def provider() -> Iterator[object]:
+    """One provider server for the session: tests that only log in and read tokens share it."""
+    yield from _serve()
 
 
 @pytest.fixture
 def fresh_provider() -> Iterator[object]:
     """A provider server of the test's own, for tests that change lifetimes or inject faults."""
-    from trayauth.devserver import ProviderServer
-
-    srv = ProviderServer()
-    srv.start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
-
-
+    yield from _serve()

@@ -6,9 +6,11 @@ import io
 import os
 import subprocess
 import sys
+import time
 from contextlib import redirect_stderr, redirect_stdout
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -48,3 +50,46 @@ def spawn_cli(*argv: str, stdin: str = "", env: dict[str, str] | None = None) ->
         env={**os.environ, **(env or {})},
         cwd=REPO,
     )
+
+
+def ok(result: Result) -> Result:
+    assert result.code == 0, result.err
+    assert "Traceback" not in result.err
+    return result
+
+
+def add_account(name: str, preset: str, **settings: str) -> Result:
+    """`trayauth add NAME PRESET --set k=v …`, asserting it worked."""
+    argv = ["add", name, preset]
+    for key, value in settings.items():
+        argv += ["--set", f"{key}={value}"]
+    return ok(run_cli(*argv))
+
+
+def login(name: str, *secrets: str) -> Result:
+    """`trayauth login NAME --secret-stdin` with one secret per line (not asserted)."""
+    return run_cli("login", name, "--secret-stdin", stdin="".join(s + "\n" for s in secrets))
+
+
+def expire_now(name: str, *, by: float = 1.0) -> str:
+    """Make the stored token look due, as if its lifetime had passed; return the old token."""
+    from trayauth.core.store import Store
+
+    store = Store.open()
+    entry = store.vault.entry(name)
+    assert entry.tokens is not None
+    old = entry.tokens.access_token
+    store.vault.update(
+        name,
+        lambda e: replace(
+            e, tokens=replace(e.tokens, expires_at=time.time() - by, obtained_at=time.time() - 3600)
+        ),
+    )
+    return old
+
+
+def sentiance_account(srv: Any, name: str) -> None:
+    """A logged-in Sentiance account (rotating refresh token) against the provider server."""
+    user = srv.users["sentiance"]
+    add_account(name, "sentiance", base_url=srv.base_url("sentiance"), username=user["username"])
+    ok(login(name, user["password"]))

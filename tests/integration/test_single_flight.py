@@ -5,25 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.helpers import run_cli, spawn_cli
-from tests.integration.test_cli_vendors import expire_now, ok
+from tests.helpers import expire_now, sentiance_account, spawn_cli
 
 
 def test_eight_processes_refresh_once(isolated: Path, fresh_provider: Any) -> None:
     srv = fresh_provider
-    user = srv.users["sentiance"]
-    ok(
-        run_cli(
-            "add",
-            "work",
-            "sentiance",
-            "--set",
-            f"base_url={srv.base_url('sentiance')}",
-            "--set",
-            f"username={user['username']}",
-        )
-    )
-    ok(run_cli("login", "work", "--secret-stdin", stdin=user["password"] + "\n"))
+    sentiance_account(srv, "work")
     old = expire_now("work")
     refreshes = srv.refreshes("sentiance")
 
