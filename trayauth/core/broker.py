@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from trayauth.core import faultpoints
 from trayauth.core.errors import (
     CredentialsRejected,
     LoginRequired,
@@ -24,7 +25,14 @@ from trayauth.core.errors import (
 )
 from trayauth.core.model import Account, State, TokenSet
 from trayauth.core.presets import Preset, PresetCatalog
-from trayauth.core.tokens import Inspection, inspect_token, needs_renewal, renew_at, state_of
+from trayauth.core.tokens import (
+    Inspection,
+    assume_expiry,
+    inspect_token,
+    needs_renewal,
+    renew_at,
+    state_of,
+)
 
 if TYPE_CHECKING:
     import asyncio
@@ -255,6 +263,7 @@ class Broker:
         secrets: Mapping[str, str],
         asker: Asker | None = None,
         open_browser: Callable[[str], bool] | None = None,
+        http: HttpPolicy | None = None,
     ) -> FlowContext:
         from trayauth.core.flows.base import FlowContext
 
@@ -262,7 +271,7 @@ class Broker:
             account=account,
             preset=preset,
             secrets=dict(secrets),
-            http=self.http,
+            http=http or self.http,
             clock=self.clock,
             asker=asker,
             open_browser=open_browser,
@@ -300,6 +309,17 @@ class Broker:
                 raise
             finally:
                 self._renewing.discard(name)
+            left = None if new.expires_at is None else new.expires_at - self.clock()
+            if left is not None and needs_renewal(new, self.clock()):
+                # Renewing again at once would get the same answer: say so; the scheduler backs off.
+                message = (
+                    f"{name}: the provider's new token is already due for renewal "
+                    f"({'expired' if left <= 0 else f'{int(left)} s left'} on arrival); "
+                    "check that this computer's clock is right"
+                )
+                self._record_error(name, message)
+                self._emit("renew_failed", name, message)
+                return new
             self._emit("renewed", name)
             return new
 
@@ -317,7 +337,9 @@ class Broker:
                 )
             if rotating:
                 self.store.vault.update(name, lambda e: replace(e, refresh_in_flight=True))
-            ctx = self._context(account, preset, entry.secrets)
+                faultpoints.reached("refresh:marked")
+            http = self.http.session()
+            ctx = self._context(account, preset, entry.secrets, http=http)
             try:
                 new = await flow.refresh(ctx, tokens)
             except NetworkError as exc:
@@ -346,16 +368,21 @@ class Broker:
                 )
                 raise
             except TrayauthError:
-                # The server answered (no rotation happened): the refresh token is still good.
+                if rotating and http.last_status is not None and 200 <= http.last_status < 300:
+                    # A success answer we could not use (cut off, not JSON, too big, no token):
+                    # the server may have rotated, so the old refresh token is never sent again.
+                    raise
+                # The server refused (no rotation happened): the refresh token is still good.
                 self.store.vault.update(name, lambda e: replace(e, refresh_in_flight=False))
                 raise
-            self._store_tokens(name, new, keep_secrets=None)
+            faultpoints.reached("refresh:received")
+            new = self._store_tokens(name, preset, new, keep_secrets=None)
+            faultpoints.reached("refresh:stored")
             return new
         if preset.renew in ("refresh", "relogin") and preset.keep_secrets and entry.secrets:
             ctx = self._context(account, preset, entry.secrets)
             new = await flow.login(ctx)
-            self._store_tokens(name, new, keep_secrets=None)
-            return new
+            return self._store_tokens(name, preset, new, keep_secrets=None)
         still_valid = tokens is not None and (tokens.expires_at is None or tokens.expires_at > self.clock())
         if still_valid and preset.renew == "none" and tokens is not None:
             return tokens
@@ -367,20 +394,34 @@ class Broker:
             hint=f"run 'trayauth login {name}'",
         )
 
-    def _store_tokens(self, name: str, tokens: TokenSet, *, keep_secrets: Mapping[str, str] | None) -> None:
+    def _store_tokens(
+        self, name: str, preset: Preset, tokens: TokenSet, *, keep_secrets: Mapping[str, str] | None
+    ) -> TokenSet:
+        """Store what a flow obtained; returns it as stored.
+
+        A token that can renew itself but whose answer stated no expiry is given the previous
+        token's lifetime (else an hour): trusting "never" would hand out a token the provider
+        may have let lapse long ago, with nothing to notice it.
+        """
         from trayauth.core.vault import VaultEntry
 
+        stored = tokens
+
         def apply(entry: VaultEntry) -> VaultEntry:
+            nonlocal stored
             secrets = entry.secrets if keep_secrets is None else keep_secrets
+            if tokens.expires_at is None and self._renewable(preset, VaultEntry(secrets, tokens)):
+                stored = assume_expiry(tokens, entry.tokens)
             return VaultEntry(
                 secrets=dict(secrets),
-                tokens=tokens,
+                tokens=stored,
                 refresh_in_flight=False,
                 last_error=None,
                 updated_at=self.clock(),
             )
 
         self.store.vault.update(name, apply)
+        return stored
 
     def _record_error(self, name: str, message: str) -> None:
         self.store.vault.update(name, lambda e: replace(e, last_error=message))
@@ -418,7 +459,8 @@ class Broker:
             except TrayauthError as exc:
                 self._emit("login_failed", name, exc.line())
                 raise
-            self._store_tokens(name, tokens, keep_secrets=clean if preset.keep_secrets else {})
+            kept = clean if preset.keep_secrets else {}
+            tokens = self._store_tokens(name, preset, tokens, keep_secrets=kept)
         self.store.touch(name)
         self._emit("logged_in", name)
         return tokens

@@ -8,6 +8,7 @@ easy to forget in one flow out of ten. Flows call ``HttpPolicy.request`` and nev
 from __future__ import annotations
 
 import asyncio
+import copy
 import email.utils
 import ipaddress
 import json as jsonlib
@@ -21,6 +22,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from trayauth import __version__
+from trayauth.core import faultpoints
 from trayauth.core.errors import InsecureURL, NetworkError, ProviderError, RateLimited
 
 CONNECT_TIMEOUT = 10.0
@@ -190,6 +192,8 @@ class HttpPolicy:
         self.rand = rand
         self.clock = clock
         self.waited: list[float] = []
+        # The status of the last answer whose headers arrived (see ``session``).
+        self.last_status: int | None = None
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -200,6 +204,18 @@ class HttpPolicy:
                 headers={"User-Agent": f"trayauth/{__version__}"},
             )
         return self._client
+
+    def session(self) -> HttpPolicy:
+        """This policy for one exchange (a renewal): same client and rules, its own ``last_status``.
+
+        Lets the broker tell a refused renewal (the refresh token is still good) from a success
+        answer it could not use (cut off, too big, no token: the server may have rotated it).
+        """
+        view = copy.copy(self)
+        view._client = self.client
+        view._own_client = False
+        view.last_status = None
+        return view
 
     async def aclose(self) -> None:
         if self._client is not None and self._own_client:
@@ -253,6 +269,7 @@ class HttpPolicy:
     ) -> HttpResponse:
         where = safe_url(url)
         request = self.client.build_request(method, url, json=json, data=data, headers=headers)
+        faultpoints.reached("http:before_send")
         try:
             response = await self.client.send(request, stream=True)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
@@ -261,6 +278,8 @@ class HttpPolicy:
             raise InsecureURL(f"{where} is not an http(s) URL") from None
         except httpx.HTTPError as exc:
             raise NetworkError(f"no answer from {where}: {_reason(exc, secrets)}") from None
+        self.last_status = response.status_code
+        faultpoints.reached("http:headers")
         try:
             declared = response.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > self.max_body:
@@ -276,6 +295,7 @@ class HttpPolicy:
             raise NetworkError(f"the answer from {where} broke off: {_reason(exc, secrets)}") from None
         finally:
             await response.aclose()
+        faultpoints.reached("http:body_read")
         return HttpResponse(
             status=response.status_code,
             headers={k.lower(): v for k, v in response.headers.items()},

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from trayauth.core.broker import AccountView, Broker
 from trayauth.core.errors import LoginRequired, TrayauthError
 from trayauth.core.model import State
+from trayauth.core.tokens import needs_renewal
 
 BACKOFF_FIRST = 15.0
 BACKOFF_MAX = 600.0
@@ -121,20 +122,28 @@ class RenewalScheduler:
 
     async def _renew(self, name: str) -> None:
         try:
-            await self.broker.refresh(name)
+            tokens = await self.broker.refresh(name)
         except LoginRequired:
             # Nothing more to try in the background: the user has been told (login_needed).
             self._failures[name] = _Failure(1, float("inf"))
         except TrayauthError:
-            failure = self._failures.get(name)
-            count = failure.count + 1 if failure else 1
-            backoff = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (count - 1))
-            self._failures[name] = _Failure(count, self.clock() + backoff)
+            self._back_off(name)
         else:
-            self._failures.pop(name, None)
+            if needs_renewal(tokens, self.clock()):
+                # A token due on arrival (a zero lifetime, a provider's clock far off): renewing
+                # again at once would loop, so it waits like a failure.
+                self._back_off(name)
+            else:
+                self._failures.pop(name, None)
         finally:
             self._tasks.pop(name, None)
             self._wake.set()
+
+    def _back_off(self, name: str) -> None:
+        failure = self._failures.get(name)
+        count = failure.count + 1 if failure else 1
+        backoff = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (count - 1))
+        self._failures[name] = _Failure(count, self.clock() + backoff)
 
 
 async def _wait_event(event: asyncio.Event, timeout: float) -> None:

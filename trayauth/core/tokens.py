@@ -12,7 +12,7 @@ import base64
 import binascii
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from trayauth.core.errors import ProviderError
 from trayauth.core.model import State, TokenSet
 
 MAX_MARGIN = 60.0
+ASSUMED_LIFETIME = 3600.0
 MARGIN_FRACTION = 0.10
 EXPIRING_WINDOW = 300.0
 # Beyond this, an expiry is not a real one (year ~2286): treat as "no expiry" rather than overflow.
@@ -200,6 +201,20 @@ def inspect_token(tokens: TokenSet) -> Inspection:
         scopes=scopes,
         subject=str(subject) if subject is not None else None,
     )
+
+
+def assume_expiry(tokens: TokenSet, previous: TokenSet | None) -> TokenSet:
+    """An expiry for a renewable token whose answer stated none: the previous lifetime, else an hour.
+
+    Renewing such a token on a guess costs one request; believing it never expires hands out a
+    dead token the day the provider lets it lapse.
+    """
+    if tokens.expires_at is not None:
+        return tokens
+    lifetime = previous.lifetime if previous is not None else None
+    if not lifetime or lifetime <= 0:
+        lifetime = ASSUMED_LIFETIME
+    return replace(tokens, expires_at=tokens.obtained_at + lifetime)
 
 
 def renewal_margin(tokens: TokenSet) -> float:

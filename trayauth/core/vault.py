@@ -206,5 +206,9 @@ class Vault:
         ).encode()
         token = Fernet(key).encrypt(plain)
         raw = json.dumps({"format": FORMAT, "vault_id": vault_id, "data": token.decode()}).encode() + b"\n"
+        from trayauth.core import faultpoints
+
+        faultpoints.reached("vault:before_write")
         write_atomic(self.file, raw, 0o600)
+        faultpoints.reached("vault:written")
         self._cache = (raw, plain)

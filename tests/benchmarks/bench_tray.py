@@ -1,0 +1,304 @@
+"""Tray benchmarks: start-up, the CLI through the tray, idle CPU, opening a big menu.
+
+Prints figures and ratios against floors measured in the same run; not a test. Needs a display
+(run it under ``xvfb-run -a`` on a headless box; with a tray host such as ``trayer`` running the
+tray icon path is measured, else the fallback window's). Run:
+
+    .venv/bin/python tests/benchmarks/bench_tray.py [--runs N] [--idle SECONDS]
+
+- tray ready: process start until the icon is shown and the socket answers, against a bare
+  PySide6 + qasync app that shows a tray icon and answers on a socket (goal <= 2x);
+- ``trayauth header NAME`` answered by the running tray, against ``python -c pass`` (goal <= 2x);
+- idle CPU of the tray with 20 accounts over the idle window (goal < 0.5 % of one core), and its
+  wake-ups (voluntary context switches);
+- opening the menu with 50 accounts (goal < 50 ms), against a bare QMenu of the same shape.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+from trayauth.core.agent import tray_running  # noqa: E402
+
+BARE_TRAY = r"""
+import asyncio, json, os, sys
+from PySide6.QtWidgets import QApplication, QSystemTrayIcon, QMenu
+from PySide6.QtGui import QIcon, QPixmap, QColor
+import qasync
+app = QApplication(sys.argv[:1])
+app.setQuitOnLastWindowClosed(False)
+loop = qasync.QEventLoop(app)
+asyncio.set_event_loop(loop)
+path = sys.argv[1]
+async def serve(reader, writer):
+    await reader.readline()
+    writer.write(json.dumps({"ok": True, "pid": os.getpid()}).encode() + b"\n")
+    await writer.drain()
+    writer.close()
+async def main():
+    pixmap = QPixmap(22, 22)
+    pixmap.fill(QColor("#2e9d4f"))
+    tray = QSystemTrayIcon(QIcon(pixmap))
+    menu = QMenu()
+    menu.addAction("Quit")
+    tray.setContextMenu(menu)
+    tray.show()
+    server = await asyncio.start_unix_server(serve, path=path)
+    os.chmod(path, 0o600)
+    await asyncio.Event().wait()
+with loop:
+    loop.run_until_complete(main())
+"""
+
+BARE_MENU = r"""
+import sys, time, statistics
+from PySide6.QtCore import QPoint
+from PySide6.QtWidgets import QApplication, QMenu
+app = QApplication(sys.argv[:1])
+menu = QMenu()
+subs = []
+def build():
+    menu.clear()
+    for s in subs:
+        s.deleteLater()
+    subs.clear()
+    for i in range(50):
+        sub = QMenu(f"account-{i} — Provider — expires in 12:04", menu)
+        for text in ("status", "Copy header", "Copy token", "Refresh now", "Inspect…", "Log in again…",
+                     "Default account", "Log out", "Remove…"):
+            sub.addAction(text)
+        subs.append(sub)
+        menu.addMenu(sub)
+    for text in ("Add account…", "Settings…", "Quit"):
+        menu.addAction(text)
+menu.aboutToShow.connect(build)
+times = []
+for _ in range(int(sys.argv[1])):
+    start = time.perf_counter()
+    menu.popup(QPoint(10, 10))
+    app.processEvents()
+    times.append((time.perf_counter() - start) * 1000)
+    menu.hide()
+    app.processEvents()
+print(statistics.median(times))
+"""
+
+
+def environment(tmp: Path) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "TRAYAUTH_CONFIG_DIR": str(tmp / "config"),
+        "TRAYAUTH_KEY_STORAGE": "file",
+        "XDG_RUNTIME_DIR": str(tmp / "run"),
+    }
+    if not env.get("DISPLAY") and not env.get("WAYLAND_DISPLAY"):
+        env.setdefault("QT_QPA_PLATFORM", "offscreen")
+    (tmp / "run").mkdir(mode=0o700, exist_ok=True)
+    return env
+
+
+def median_ms(argv: list[str], env: dict[str, str], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(argv, env=env, capture_output=True, check=True)
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def time_until_ready(
+    argv: list[str], env: dict[str, str], runtime: Path
+) -> tuple[float, subprocess.Popen[bytes]]:
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while tray_running(runtime, timeout=0.5) is None:
+        if proc.poll() is not None:
+            raise SystemExit(f"bench: {argv} exited with {proc.returncode} before it was ready")
+        if time.perf_counter() - start > 30:
+            raise SystemExit(f"bench: {argv} not ready after 30 s")
+        time.sleep(0.002)
+    return (time.perf_counter() - start) * 1000, proc
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wakeups(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("voluntary_ctxt_switches:"):
+            return int(line.split()[1])
+    return 0
+
+
+def add_accounts(config: Path, srv: object, count: int, first: int = 0) -> None:
+    from trayauth.core.broker import Broker
+    from trayauth.core.model import Account
+
+    broker = Broker.open(config)
+    user = srv.users["sentiance"]  # type: ignore[attr-defined]
+
+    async def login_all() -> None:
+        try:
+            for i in range(first, first + count):
+                name = f"acct{i:02d}"
+                base = srv.base_url("sentiance")  # type: ignore[attr-defined]
+                broker.add(Account(name, "sentiance", {"base_url": base, "username": user["username"]}))
+                await broker.login(name, {"password": user["password"]})
+        finally:
+            await broker.aclose()
+
+    asyncio.run(login_all())
+
+
+def menu_open_ms(config: Path, runs: int) -> float:
+    """In this process: a real session's tray menu, opened (popup + events) ``runs`` times."""
+    import qasync
+    from PySide6.QtCore import QPoint
+    from PySide6.QtWidgets import QApplication
+
+    from trayauth.core.broker import Broker
+    from trayauth.ui.session import TraySession
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    session = TraySession(Broker.open(config), ui="tray")
+    times: list[float] = []
+
+    async def measure() -> None:
+        await session.start()
+        menu = session.ui.menu  # type: ignore[union-attr]
+        for _ in range(runs):
+            start = time.perf_counter()
+            menu.popup(QPoint(10, 10))
+            app.processEvents()
+            times.append((time.perf_counter() - start) * 1000)
+            menu.hide()
+            app.processEvents()
+            await asyncio.sleep(0.01)
+        await session.close()
+
+    try:
+        loop.run_until_complete(measure())
+    finally:
+        loop.close()
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--idle", type=float, default=60.0)
+    args = parser.parse_args()
+    from trayauth.devserver import ProviderServer
+
+    py = sys.executable
+    with tempfile.TemporaryDirectory(prefix="ta-bench-") as tmp_name, ProviderServer() as srv:
+        tmp = Path(tmp_name)
+        env = environment(tmp)
+        os.environ.update(
+            {k: env[k] for k in ("TRAYAUTH_CONFIG_DIR", "TRAYAUTH_KEY_STORAGE", "XDG_RUNTIME_DIR")}
+        )
+        if "QT_QPA_PLATFORM" in env:
+            os.environ["QT_QPA_PLATFORM"] = env["QT_QPA_PLATFORM"]
+        config = tmp / "config"
+        runtime = config / "run"
+        add_accounts(config, srv, 20)
+        print(
+            f"platform: {env.get('QT_QPA_PLATFORM') or 'display ' + env.get('DISPLAY', '?')}, "
+            f"runs: {args.runs}"
+        )
+
+        # 1. ready: ours vs a bare PySide6 + qasync tray app
+        ours, bare = [], []
+        bare_sock = tmp / "bare.sock"
+        for _ in range(max(3, args.runs // 4)):
+            ms, proc = time_until_ready([py, "-m", "trayauth"], env, runtime)
+            ours.append(ms)
+            stop(proc)
+            if bare_sock.exists():
+                bare_sock.unlink()
+            ms, proc = time_until_ready([py, "-c", BARE_TRAY, str(bare_sock)], env, tmp_bare(tmp))
+            bare.append(ms)
+            stop(proc)
+        ready, floor_ready = statistics.median(ours), statistics.median(bare)
+        print(
+            f"tray ready (20 accounts)       {ready:7.1f} ms  "
+            f"vs bare PySide6+qasync tray {floor_ready:7.1f} ms"
+            f"  {ready / floor_ready:4.2f}x (goal <= 2x)"
+        )
+
+        # 2. the CLI through the running tray vs python -c pass; 3. idle CPU of that tray
+        _ms, tray = time_until_ready([py, "-m", "trayauth"], env, runtime)
+        try:
+            floor = median_ms([py, "-c", "pass"], env, args.runs)
+            via_m = median_ms([py, "-m", "trayauth", "header", "acct00"], env, args.runs)
+            script = Path(py).with_name("trayauth")
+            via_script = (
+                median_ms([str(script), "header", "acct00"], env, args.runs) if script.exists() else None
+            )
+            print(f"python -c pass                 {floor:7.1f} ms   1.00x")
+            print(f"python -m trayauth header      {via_m:7.1f} ms  {via_m / floor:5.2f}x (goal <= 2x)")
+            if via_script is not None:
+                print(f"trayauth header (script)       {via_script:7.1f} ms  {via_script / floor:5.2f}x")
+            time.sleep(2)  # let start-up settle
+            cpu0, wake0, t0 = cpu_seconds(tray.pid), wakeups(tray.pid), time.monotonic()
+            time.sleep(args.idle)
+            cpu1, wake1, t1 = cpu_seconds(tray.pid), wakeups(tray.pid), time.monotonic()
+            share = 100 * (cpu1 - cpu0) / (t1 - t0)
+            print(
+                f"idle CPU, 20 accounts, {t1 - t0:4.0f} s   {share:6.3f} % of one core (goal < 0.5 %), "
+                f"{wake1 - wake0} wake-ups"
+            )
+        finally:
+            stop(tray)
+
+        # 4. menu open with 50 accounts vs a bare QMenu of the same shape
+        add_accounts(config, srv, 30, first=20)
+        ours_menu = menu_open_ms(config, args.runs)
+        bare_menu = float(
+            subprocess.run(
+                [py, "-c", BARE_MENU, str(args.runs)], env=env, capture_output=True, text=True, check=True
+            ).stdout.strip()
+        )
+        print(
+            f"menu open, 50 accounts         {ours_menu:7.1f} ms  vs bare QMenu {bare_menu:6.1f} ms  "
+            f"{ours_menu / bare_menu:4.2f}x (goal < 50 ms)"
+        )
+
+
+def tmp_bare(tmp: Path) -> Path:
+    """The bare app listens on tmp/bare.sock: a runtime dir whose socket has that name."""
+    link = tmp / "bare-run"
+    link.mkdir(exist_ok=True)
+    target = link / "agent.sock"
+    if not target.is_symlink():
+        target.symlink_to(tmp / "bare.sock")
+    return link
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,211 @@
+"""GUI tests: Qt on the offscreen platform, coroutines on a qasync loop of the test's own.
+
+One loop approach, on purpose: each test gets a fresh ``qasync.QEventLoop`` on pytest-qt's
+QApplication and drives coroutines with ``run(coro)`` (``run_until_complete`` under a timeout).
+Tests stay plain functions (no pytest-asyncio marker), so pytest-asyncio never creates a
+competing loop, and Qt events (timers, widget updates) are processed while a coroutine waits.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before anything imports Qt
+
+import asyncio
+import gc
+import time
+from collections.abc import Callable, Coroutine, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+T = TypeVar("T")
+
+# What the offscreen platform says about window-manager features it lacks; not our warnings.
+OFFSCREEN_NOISE = (
+    r"This plugin does not support",
+    r"QSystemTrayIcon::setVisible: No Icon set",
+    r"No such signal QPlatformNativeInterface::systemTrayWindowChanged",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.qt_log_ignore(*OFFSCREEN_NOISE))
+            item.add_marker(pytest.mark.gui)
+
+
+@pytest.fixture
+def loop(qapp: Any) -> Iterator[asyncio.AbstractEventLoop]:
+    import qasync
+
+    event_loop = qasync.QEventLoop(qapp)
+    asyncio.set_event_loop(event_loop)
+    try:
+        yield event_loop
+    finally:
+        pending = [t for t in asyncio.all_tasks(event_loop) if not t.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            event_loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        event_loop.run_until_complete(event_loop.shutdown_asyncgens())
+        event_loop.close()
+        asyncio.set_event_loop(None)
+        del event_loop
+        # Collect this test's Qt garbage (the loop's timer object, dialogs) here, in the GUI
+        # thread: left to the cyclic GC, it may be freed in some later worker thread, and Qt
+        # warns "Timers cannot be stopped from another thread".
+        gc.collect()
+
+
+Runner = Callable[..., Any]
+
+
+@pytest.fixture
+def run(loop: asyncio.AbstractEventLoop) -> Runner:
+    def run_coro(coro: Coroutine[Any, Any, T], timeout: float = 20.0) -> T:
+        return loop.run_until_complete(asyncio.wait_for(coro, timeout))
+
+    return run_coro
+
+
+async def until(predicate: Callable[[], object], timeout: float = 10.0, what: str = "") -> None:
+    """Wait on the loop (Qt keeps processing events) until ``predicate()`` holds."""
+    end = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out waiting for {what or predicate}")
+        await asyncio.sleep(0.02)
+
+
+class FakeTimer:
+    def __init__(self, timers: FakeTimers, seconds: float, callback: Callable[[], None]) -> None:
+        self.timers = timers
+        self.seconds = seconds
+        self.callback = callback
+        self.stopped = False
+
+    def stop(self) -> None:
+        self.stopped = True
+        if self in self.timers.pending:
+            self.timers.pending.remove(self)
+
+
+class FakeTimers:
+    """A timer factory the test fires by hand: no waiting, no wall clock."""
+
+    def __init__(self) -> None:
+        self.pending: list[FakeTimer] = []
+        self.started: list[FakeTimer] = []
+
+    def __call__(self, seconds: float, callback: Callable[[], None]) -> FakeTimer:
+        timer = FakeTimer(self, seconds, callback)
+        self.pending.append(timer)
+        self.started.append(timer)
+        return timer
+
+    def fire_all(self) -> int:
+        fired = 0
+        while self.pending:
+            timer = self.pending.pop(0)
+            timer.callback()
+            fired += 1
+        return fired
+
+
+class Clock:
+    def __init__(self, now: float | None = None) -> None:
+        self.now = time.time() if now is None else now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def timers() -> FakeTimers:
+    return FakeTimers()
+
+
+# ---- a running tray on the test's loop, config dir and provider server ----------------------
+
+
+class Rig:
+    """A TraySession over a real broker and store, against the local provider server."""
+
+    def __init__(
+        self, config: Path, srv: Any, run: Runner, *, ui: str = "tray", clock: Clock | None = None
+    ) -> None:
+        from trayauth.core.broker import Broker
+        from trayauth.core.presets import PresetCatalog
+        from trayauth.core.store import Store
+
+        self.config = config
+        self.srv = srv
+        self.run = run
+        self.clock = clock
+        store = Store.open(config)
+        catalog = PresetCatalog(store.paths.presets_dir)
+        self.broker = Broker(store, catalog, clock=clock) if clock else Broker(store, catalog)
+        self.opened: list[str] = []
+        self.confirm_answer = True
+        self.confirmed: list[str] = []
+        self.ui = ui
+        self.session: Any = None
+
+    def _confirm(self, title: str, text: str) -> bool:
+        self.confirmed.append(title)
+        return self.confirm_answer
+
+    def start(self) -> Any:
+        from trayauth.ui.session import TraySession
+
+        self.session = TraySession(
+            self.broker,
+            ui=self.ui,
+            open_url=lambda url: self.opened.append(url) or False,
+            confirm=self._confirm,
+            coalesce=0.05,
+        )
+        self.run(self.session.start())
+        return self.session
+
+    def add(self, name: str, preset: str, settings: dict[str, str]) -> None:
+        from trayauth.core.model import Account
+
+        self.broker.add(Account(name, preset, settings))
+
+    def add_sentiance(self, name: str = "work", *, login: bool = True) -> str | None:
+        user = self.srv.users["sentiance"]
+        self.add(
+            name, "sentiance", {"base_url": self.srv.base_url("sentiance"), "username": user["username"]}
+        )
+        if not login:
+            return None
+        tokens = self.run(self.broker.login(name, {"password": user["password"]}))
+        return str(tokens.access_token)
+
+    def add_bearer(self, name: str, token: str) -> None:
+        self.add(name, "bearer", {})
+        self.run(self.broker.login(name, {"token": token}))
+
+    def close(self) -> None:
+        if self.session is not None:
+            self.run(self.session.close())
+            self.session = None
+
+
+@pytest.fixture
+def rig(isolated: Path, fresh_provider: Any, run: Runner) -> Iterator[Rig]:
+    r = Rig(isolated, fresh_provider, run)
+    try:
+        yield r
+    finally:
+        r.close()

@@ -1,0 +1,89 @@
+"""One notification per event, never a storm."""
+
+from __future__ import annotations
+
+from tests.gui.conftest import Clock, FakeTimers
+from trayauth.core.broker import BrokerEvent
+from trayauth.ui.notifier import Level, Note, Notifier
+
+
+def rig(timers: FakeTimers) -> tuple[Notifier, list[Note], Clock]:
+    shown: list[Note] = []
+    clock = Clock(1000.0)
+    return Notifier(shown.append, timer=timers, clock=clock), shown, clock
+
+
+def test_repeated_failures_of_one_account_are_told_once(timers: FakeTimers) -> None:
+    notifier, shown, _ = rig(timers)
+    for _ in range(5):
+        notifier.on_event(BrokerEvent("renew_failed", "work", "work: provider unavailable (HTTP 503)"))
+        timers.fire_all()
+    assert len(shown) == 1
+    assert shown[0].title == "work: renewal failed"
+    assert "503" in shown[0].text
+    assert shown[0].level is Level.WARNING
+
+
+def test_expired_and_login_needed_are_one_story(timers: FakeTimers) -> None:
+    notifier, shown, _ = rig(timers)
+    notifier.on_event(
+        BrokerEvent("expired", "ci", "ci: the token expired and cannot renew itself; log in again")
+    )
+    notifier.on_event(BrokerEvent("login_needed", "ci", "ci is not logged in"))
+    timers.fire_all()
+    assert len(shown) == 1
+    assert shown[0].family == "needs_login"
+    assert shown[0].account == "ci"
+    assert "log in again" in shown[0].text.lower()
+
+
+def test_a_burst_across_accounts_becomes_one_notification(timers: FakeTimers) -> None:
+    notifier, shown, _ = rig(timers)
+    for i in range(20):
+        notifier.on_event(BrokerEvent("renew_failed", f"acct{i}", "network down"))
+    assert len(timers.pending) == 1  # one coalescing timer, not twenty
+    timers.fire_all()
+    assert len(shown) == 1
+    assert shown[0].title == "20 accounts need attention"
+    assert shown[0].text.splitlines()[-1] == "… and 16 more: see the tray menu"
+
+
+def test_success_resets_but_a_flapping_network_stays_quiet(timers: FakeTimers) -> None:
+    notifier, shown, clock = rig(timers)
+    notifier.on_event(BrokerEvent("renew_failed", "work", "down"))
+    timers.fire_all()
+    notifier.on_event(BrokerEvent("renewed", "work"))
+    clock.advance(60)
+    notifier.on_event(BrokerEvent("renew_failed", "work", "down again"))
+    timers.fire_all()
+    assert len(shown) == 1  # within the cooldown
+    notifier.on_event(BrokerEvent("renewed", "work"))
+    clock.advance(700)
+    notifier.on_event(BrokerEvent("renew_failed", "work", "down much later"))
+    timers.fire_all()
+    assert [n.text for n in shown] == ["down", "down much later"]
+
+
+def test_a_login_lets_the_next_expiry_be_told_again(timers: FakeTimers) -> None:
+    notifier, shown, _ = rig(timers)
+    notifier.on_event(BrokerEvent("expiring", "ci", "ci: the token expires in 1 min"))
+    timers.fire_all()
+    notifier.on_event(BrokerEvent("expiring", "ci", "again"))
+    notifier.on_event(BrokerEvent("logged_in", "ci"))
+    notifier.on_event(BrokerEvent("expiring", "ci", "next token"))
+    timers.fire_all()
+    assert [n.family for n in shown] == ["expiring", "expiring"]
+
+
+def test_routine_events_make_no_noise(timers: FakeTimers) -> None:
+    notifier, shown, _ = rig(timers)
+    for kind in ("renewing", "renewed", "changed", "added", "logged_in", "logged_out", "removed"):
+        notifier.on_event(BrokerEvent(kind, "work"))
+    assert timers.pending == []
+    assert shown == []
+
+
+def test_info_is_shown_at_once(timers: FakeTimers) -> None:
+    notifier, shown, _ = rig(timers)
+    notifier.info("Copied work's header", "Sentiance — 12 min left")
+    assert shown == [Note("Copied work's header", "Sentiance — 12 min left")]

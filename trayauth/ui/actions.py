@@ -1,0 +1,288 @@
+"""What each menu item, button and click does.
+
+The tray menu and the fallback window offer the same actions, so they live here once. Anything
+that may touch the network (copy, which renews a token that is due; refresh; login) runs as a
+task on the asyncio loop, never in the click handler; failures come back as one notification
+line. Each window is opened once: asking again raises the one already open.
+
+A copy that finds the account logged out opens its login dialog, because the user just asked
+for it; nothing in the background ever opens a dialog or a browser on its own.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QDesktopServices, QGuiApplication
+from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
+
+from trayauth.core.errors import LoginRequired, TrayauthError
+from trayauth.ui.present import format_header, left_phrase
+
+if TYPE_CHECKING:
+    from trayauth.core.broker import Broker
+    from trayauth.core.config import AppSettings
+    from trayauth.core.model import TokenSet
+    from trayauth.ui.accounts import AccountList
+    from trayauth.ui.appsettings import AppSettingsCache
+    from trayauth.ui.clipboard import SecretClipboard
+    from trayauth.ui.notifier import Notifier
+    from trayauth.ui.tasks import Tasks
+
+
+def open_in_browser(url: str) -> bool:
+    """The system browser (RFC 8252 §8.12: never an embedded view)."""
+    return bool(QDesktopServices.openUrl(QUrl(url)))
+
+
+def ask_confirm(title: str, text: str) -> bool:
+    answer = QMessageBox.question(None, title, text)
+    return answer == QMessageBox.StandardButton.Yes
+
+
+class Actions:
+    def __init__(
+        self,
+        broker: Broker,
+        accounts: AccountList,
+        tasks: Tasks,
+        clipboard: SecretClipboard,
+        notifier: Notifier,
+        settings: AppSettingsCache,
+        *,
+        poke: Callable[[], None] = lambda: None,
+        quit: Callable[[], None] = lambda: None,
+        open_url: Callable[[str], bool] = open_in_browser,
+        confirm: Callable[[str, str], bool] = ask_confirm,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.broker = broker
+        self.accounts = accounts
+        self.tasks = tasks
+        self.clipboard = clipboard
+        self.notifier = notifier
+        self.settings = settings
+        self.poke = poke
+        self.quit = quit
+        self.open_url = open_url
+        self.confirm = confirm
+        self.clock = clock
+        self.windows: dict[str, QWidget] = {}
+
+    # ---- copying ---------------------------------------------------------------------------
+
+    def copy_default(self) -> None:
+        """Left click on the icon: the default account's header, or "Add account" with none."""
+        try:
+            name = self.broker.default_account()
+        except TrayauthError as exc:
+            self.notifier.info("trayauth", exc.line())
+            return
+        if name is None:
+            self.add_account()
+            return
+        self.copy_header(name)
+
+    def copy_header(self, name: str) -> None:
+        self.tasks.spawn(self._copy(name, header=True), key=f"copy:{name}")
+
+    def copy_token(self, name: str) -> None:
+        self.tasks.spawn(self._copy(name, header=False), key=f"copy:{name}")
+
+    async def _copy(self, name: str, *, header: bool) -> None:
+        try:
+            tokens = await self.broker.token(name)
+        except LoginRequired as exc:
+            self.notifier.info(f"{name}: log in again", exc.message, account=name)
+            self.login(name)
+            return
+        except TrayauthError as exc:
+            self.notifier.info(f"{name}: nothing copied", exc.line(), account=name)
+            return
+        text = (
+            format_header(self.settings.header_format(), tokens.access_token)
+            if header
+            else tokens.access_token
+        )
+        self.clipboard.copy(text)
+        self._confirm_copy(name, "header" if header else "token", tokens)
+
+    def _confirm_copy(self, name: str, what: str, tokens: TokenSet) -> None:
+        view = self.accounts.view(name)
+        left = left_phrase(tokens.expires_at, self.clock())
+        clear = self.settings.clipboard_clear_seconds()
+        tail = f"; the clipboard clears in {clear} s" if clear else ""
+        text = f"{view.provider} — {left}{tail}" if view else f"{left}{tail}"
+        self.notifier.info(f"Copied {name}'s {what}", text, account=name)
+
+    # ---- account actions -------------------------------------------------------------------
+
+    def refresh(self, name: str) -> None:
+        self.tasks.spawn(self._refresh(name), key=f"refresh:{name}")
+
+    async def _refresh(self, name: str) -> None:
+        try:
+            tokens = await self.broker.refresh(name)
+        except TrayauthError as exc:
+            self.notifier.info(f"{name}: not renewed", exc.line(), account=name)
+            return
+        self.notifier.info(f"{name} renewed", left_phrase(tokens.expires_at, self.clock()), account=name)
+        self.poke()
+
+    def set_default(self, name: str | None) -> None:
+        try:
+            self.broker.set_default(name)
+        except TrayauthError as exc:
+            self.notifier.info("trayauth", exc.line())
+            return
+        self.settings.invalidate()
+
+    def logout(self, name: str) -> None:
+        self.tasks.spawn(self._logout(name), key=f"logout:{name}")
+
+    async def _logout(self, name: str) -> None:
+        try:
+            await self.broker.logout(name)
+        except TrayauthError as exc:
+            self.notifier.info(f"{name}: not logged out", exc.line(), account=name)
+            return
+        self.notifier.info(f"Logged out {name}", "Its tokens were deleted from this computer.", account=name)
+
+    def remove(self, name: str) -> None:
+        question = (
+            f"Remove the account {name}? Its tokens and any kept secrets are deleted from this "
+            "computer; the provider is not told."
+        )
+        if not self.confirm("Remove account", question):
+            return
+        self._close_window(f"login:{name}")
+        self._close_window(f"inspect:{name}")
+        try:
+            self.broker.remove(name)
+        except TrayauthError as exc:
+            self.notifier.info(f"{name}: not removed", exc.line(), account=name)
+
+    # ---- windows ------------------------------------------------------------------------------
+
+    def _raise(self, key: str) -> bool:
+        window = self.windows.get(key)
+        if window is None:
+            return False
+        window.show()
+        window.raise_()
+        window.activateWindow()
+        return True
+
+    def _track(self, key: str, window: QDialog) -> QDialog:
+        self.windows[key] = window
+
+        def forget(_result: int) -> None:
+            if self.windows.get(key) is window:
+                del self.windows[key]
+            window.deleteLater()
+
+        window.finished.connect(forget)
+        window.show()
+        window.raise_()
+        window.activateWindow()
+        return window
+
+    def _close_window(self, key: str) -> None:
+        window = self.windows.get(key)
+        if isinstance(window, QDialog):
+            window.reject()
+
+    def login(self, name: str) -> QDialog | None:
+        key = f"login:{name}"
+        if self._raise(key):
+            window = self.windows[key]
+            return window if isinstance(window, QDialog) else None
+        from trayauth.ui.dialogs.login import LoginDialog
+
+        try:
+            dialog = LoginDialog(
+                self.broker,
+                self.tasks,
+                account=name,
+                open_url=self.open_url,
+                copy_text=QGuiApplication.clipboard().setText,
+                on_busy=self.accounts.set_logging_in,
+            )
+        except TrayauthError as exc:
+            self.notifier.info(f"{name}: cannot log in", exc.line(), account=name)
+            return None
+        dialog.logged_in.connect(self._logged_in)
+        return self._track(key, dialog)
+
+    def add_account(self) -> QDialog:
+        key = "add"
+        if self._raise(key):
+            window = self.windows[key]
+            assert isinstance(window, QDialog)
+            return window
+        from trayauth.ui.dialogs.login import LoginDialog
+
+        dialog = LoginDialog(
+            self.broker,
+            self.tasks,
+            account=None,
+            open_url=self.open_url,
+            copy_text=QGuiApplication.clipboard().setText,
+            on_busy=self.accounts.set_logging_in,
+        )
+        dialog.logged_in.connect(self._logged_in)
+        return self._track(key, dialog)
+
+    def _logged_in(self, name: str, tokens: TokenSet) -> None:
+        self.notifier.info(f"Logged in to {name}", left_phrase(tokens.expires_at, self.clock()), account=name)
+        self.accounts.reload()
+        self.poke()
+
+    def inspect(self, name: str) -> QDialog | None:
+        key = f"inspect:{name}"
+        self._close_window(key)  # a fresh look: the token may have been renewed since
+        from trayauth.ui.dialogs.inspect import InspectDialog
+
+        try:
+            info = self.broker.inspect(name)
+            provider = self.broker.view(name).provider
+        except TrayauthError as exc:
+            self.notifier.info(f"{name}: nothing to inspect", exc.line(), account=name)
+            return None
+        dialog = InspectDialog(
+            name, provider, info, copy_text=QGuiApplication.clipboard().setText, clock=self.clock
+        )
+        return self._track(key, dialog)
+
+    def open_settings(self) -> QDialog:
+        key = "settings"
+        if self._raise(key):
+            window = self.windows[key]
+            assert isinstance(window, QDialog)
+            return window
+        from trayauth.ui.dialogs.settings import SettingsDialog
+
+        try:
+            where = self.broker.key_location().description
+        except TrayauthError:
+            where = ""
+        dialog = SettingsDialog(
+            self.broker.store.config,
+            self.accounts.names(),
+            self.settings.current,
+            key_description=where,
+            on_saved=self._settings_saved,
+        )
+        return self._track(key, dialog)
+
+    def _settings_saved(self, _saved: AppSettings) -> None:
+        self.settings.invalidate()
+        self.accounts.reload()
+        self.poke()
+
+    def close_windows(self) -> None:
+        for key in list(self.windows):
+            self._close_window(key)

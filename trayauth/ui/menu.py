@@ -1,0 +1,151 @@
+"""The tray menu, rebuilt each time it opens (as Vorta's tray menu is, on aboutToShow).
+
+Rebuilding on open means the menu always shows what is true now (the CLI may have added,
+renewed or removed accounts) and costs nothing while closed. Each account is a submenu titled
+with its provider and a live countdown ("expires in 12:04"); the one-second timer that ticks it
+runs only while the menu is open.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QMenu
+
+from trayauth.core.broker import AccountView
+from trayauth.core.model import State
+from trayauth.ui.icons import dot_icon
+from trayauth.ui.present import clock_time, row_label, state_of_view, status_word
+
+if TYPE_CHECKING:
+    from trayauth.ui.accounts import AccountList
+    from trayauth.ui.actions import Actions
+
+TICK_MS = 1000
+
+
+def _disabled(menu: QMenu, text: str) -> QAction:
+    action = menu.addAction(text)
+    action.setEnabled(False)
+    return action
+
+
+class AccountMenu(QObject):
+    """Fills ``menu`` from the account list; ``key_note`` is the "where secrets are kept" line."""
+
+    def __init__(
+        self,
+        menu: QMenu,
+        accounts: AccountList,
+        actions: Actions,
+        *,
+        key_note: Callable[[], str | None] = lambda: None,
+        extra_note: Callable[[], str | None] = lambda: None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(menu)
+        self.menu = menu
+        self.accounts = accounts
+        self.actions = actions
+        self.key_note = key_note
+        self.extra_note = extra_note
+        self.clock = clock
+        self.rows: dict[str, tuple[QAction, AccountView]] = {}
+        self._submenus: list[QMenu] = []
+        self.timer = QTimer(self)
+        self.timer.setInterval(TICK_MS)
+        self.timer.timeout.connect(self.tick)
+        menu.aboutToShow.connect(self.rebuild)
+        menu.aboutToHide.connect(self.timer.stop)
+
+    def rebuild(self) -> None:
+        self.accounts.reload()
+        menu = self.menu
+        menu.clear()
+        for sub in self._submenus:
+            sub.deleteLater()
+        self._submenus.clear()
+        self.rows.clear()
+        now = self.clock()
+        lead = self.accounts.lead()
+        if self.accounts.problem:
+            _disabled(menu, self.accounts.problem)
+        for view in self.accounts.views:
+            self._add_row(view, now, lead)
+        if not self.accounts.views and not self.accounts.problem:
+            _disabled(menu, "No accounts yet")
+        menu.addSeparator()
+        menu.addAction("Add account…", self.actions.add_account).setObjectName("add_account")
+        menu.addAction("Settings…", self.actions.open_settings).setObjectName("settings")
+        for note in (self.key_note(), self.extra_note()):
+            if note:
+                _disabled(menu, note).setObjectName("note")
+        menu.addSeparator()
+        menu.addAction("Quit trayauth", self.actions.quit).setObjectName("quit")
+        if any(v.expires_at is not None for v in self.accounts.views):
+            self.timer.start()
+
+    def _add_row(self, view: AccountView, now: float, lead: float) -> None:
+        sub = QMenu(row_label(view, now), self.menu)
+        sub.setObjectName(f"account_{view.name}")
+        self._submenus.append(sub)
+        busy = self.accounts.busy
+        sub.setIcon(dot_icon(state_of_view(view, now, lead, busy)))
+        self.rows[view.name] = (sub.menuAction(), view)
+        name = view.name
+        a = self.actions
+        logged_in = view.state != State.LOGGED_OUT
+        word = "renewing…" if name in busy else status_word(view, now, lead)
+        if view.expires_at is not None and logged_in:
+            word += f" · until {clock_time(view.expires_at, now)}"
+        _disabled(sub, word)
+        if view.error and logged_in:
+            _disabled(sub, f"! {view.error}")
+        sub.addSeparator()
+        if not logged_in:
+            sub.addAction("Log in…", lambda: a.login(name))
+        sub.addAction("Copy header", lambda: a.copy_header(name)).setEnabled(logged_in)
+        sub.addAction("Copy token", lambda: a.copy_token(name)).setEnabled(logged_in)
+        sub.addSeparator()
+        sub.addAction("Refresh now", lambda: a.refresh(name)).setEnabled(logged_in)
+        sub.addAction("Inspect…", lambda: a.inspect(name)).setEnabled(logged_in)
+        if logged_in:
+            sub.addAction("Log in again…", lambda: a.login(name))
+        default = sub.addAction("Default account", lambda: a.set_default(None if view.is_default else name))
+        default.setCheckable(True)
+        default.setChecked(view.is_default)
+        sub.addSeparator()
+        sub.addAction("Log out", lambda: a.logout(name)).setEnabled(logged_in)
+        sub.addAction("Remove…", lambda: a.remove(name))
+        self.menu.addMenu(sub)
+
+    def tick(self) -> None:
+        """Re-label the rows; the snapshot's expiry is absolute, so no re-read is needed."""
+        now = self.clock()
+        lead = self.accounts.lead()
+        busy = self.accounts.busy
+        for action, view in self.rows.values():
+            action.setText(row_label(view, now))
+            action.setIcon(dot_icon(state_of_view(view, now, lead, busy)))
+
+    def refresh_rows(self) -> None:
+        """The account list changed while the menu is open: show the new snapshots."""
+        if not self.menu.isVisible():
+            return
+        views = {v.name: v for v in self.accounts.views}
+        for name, (action, _old) in list(self.rows.items()):
+            if name in views:
+                self.rows[name] = (action, views[name])
+        self.tick()
+
+    def close(self) -> None:
+        self.timer.stop()
+        self.rows.clear()
+
+    def texts(self) -> list[str]:
+        """The visible labels, top to bottom (for tests and the benchmark)."""
+        return [a.text() for a in self.menu.actions() if not a.isSeparator()]

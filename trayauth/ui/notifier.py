@@ -1,0 +1,162 @@
+"""Desktop notifications: one per event, never a storm.
+
+The broker and the scheduler report every attempt; a person wants to hear once that an account
+needs them. So each (account, kind of trouble) is told once until something resets it (a renewal
+or a login), a renewal failure is not repeated within ``COOLDOWN`` even across a flapping
+network, and everything that arrives within ``COALESCE`` seconds (the network drops and twenty
+accounts fail together) becomes one notification.
+
+An expired session is never answered by opening a browser from the background: the notification
+offers "log in again", which opens the login dialog; the user starts the browser from there.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from trayauth.core.broker import BrokerEvent
+from trayauth.ui.clipboard import Timer, TimerFactory, qt_timer
+
+COALESCE = 1.5
+COOLDOWN = 600.0
+MAX_LINES = 4
+HISTORY = 50
+
+
+class Level(enum.IntEnum):
+    INFO = 0
+    WARNING = 1
+    CRITICAL = 2
+
+
+@dataclass(frozen=True)
+class Note:
+    title: str
+    text: str
+    level: Level = Level.INFO
+    account: str | None = None
+    family: str | None = None  # "needs_login" | "expiring" | "renew_failed"
+
+
+# Broker event kind -> family of trouble. "expired" and "login_needed" are one family: both
+# mean "log in again", and a user must not be told twice.
+FAMILIES = {
+    "expiring": "expiring",
+    "expired": "needs_login",
+    "login_needed": "needs_login",
+    "renew_failed": "renew_failed",
+}
+RESETS = {
+    "renewed": ("renew_failed", "needs_login", "expiring"),
+    "logged_in": ("renew_failed", "needs_login", "expiring"),
+    "logged_out": ("renew_failed", "needs_login", "expiring"),
+    "removed": ("renew_failed", "needs_login", "expiring"),
+}
+LEVELS = {"expiring": Level.WARNING, "needs_login": Level.CRITICAL, "renew_failed": Level.WARNING}
+
+
+def _note_for(event: BrokerEvent, family: str) -> Note:
+    name = event.account
+    if family == "needs_login":
+        title = f"{name}: log in again"
+        text = event.message or f"{name} needs a new login"
+        text += " — click here, or use the menu's “Log in again”."
+    elif family == "expiring":
+        title = f"{name}: token expires soon"
+        text = (event.message or f"{name}'s token expires soon and cannot renew itself") + (
+            " — log in again before it does."
+        )
+    else:
+        title = f"{name}: renewal failed"
+        text = event.message or f"{name} could not be renewed; trayauth will retry"
+    return Note(title, text, LEVELS[family], name, family)
+
+
+class Notifier:
+    """Turns broker events into few, clear notifications; ``show`` displays one."""
+
+    def __init__(
+        self,
+        show: Callable[[Note], None],
+        *,
+        timer: TimerFactory = qt_timer,
+        clock: Callable[[], float] = time.monotonic,
+        coalesce: float = COALESCE,
+        cooldown: float = COOLDOWN,
+    ) -> None:
+        self._show = show
+        self._timer_factory = timer
+        self._clock = clock
+        self._coalesce = coalesce
+        self._cooldown = cooldown
+        self._told: set[tuple[str, str]] = set()
+        self._last_told: dict[tuple[str, str], float] = {}
+        self._pending: list[Note] = []
+        self._timer: Timer | None = None
+        self.last: Note | None = None
+        self.shown = 0
+        self.history: deque[Note] = deque(maxlen=HISTORY)  # for the window's log and for tests
+
+    def on_event(self, event: BrokerEvent) -> None:
+        for reset in RESETS.get(event.kind, ()):
+            self._told.discard((event.account, reset))
+        family = FAMILIES.get(event.kind)
+        if family is None:
+            return
+        key = (event.account, family)
+        if key in self._told:
+            return
+        now = self._clock()
+        last = self._last_told.get(key)
+        if family == "renew_failed" and last is not None and now - last < self._cooldown:
+            return
+        self._told.add(key)
+        self._last_told[key] = now
+        self._pending.append(_note_for(event, family))
+        if self._timer is None:
+            self._timer = self._timer_factory(self._coalesce, self.flush)
+
+    def flush(self) -> None:
+        """Show what is pending as one notification (the coalescing timer calls this)."""
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        notes, self._pending = self._pending, []
+        if not notes:
+            return
+        if len(notes) == 1:
+            self._display(notes[0])
+            return
+        names = sorted({n.account for n in notes if n.account is not None})
+        lines = [n.title for n in notes[:MAX_LINES]]
+        if len(notes) > MAX_LINES:
+            lines.append(f"… and {len(notes) - MAX_LINES} more: see the tray menu")
+        self._display(
+            Note(
+                title=f"{len(names)} accounts need attention" if len(names) > 1 else notes[0].title,
+                text="\n".join(lines),
+                level=max(n.level for n in notes),
+                account=names[0] if len(names) == 1 else None,
+                family=notes[0].family if len({n.family for n in notes}) == 1 else None,
+            )
+        )
+
+    def info(self, title: str, text: str, account: str | None = None) -> None:
+        """A direct answer to something the user just did (a copy): shown at once."""
+        self._display(Note(title, text, Level.INFO, account))
+
+    def _display(self, note: Note) -> None:
+        self.last = note
+        self.shown += 1
+        self.history.append(note)
+        self._show(note)
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        self._pending.clear()

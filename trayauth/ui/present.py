@@ -1,0 +1,174 @@
+"""What the tray says about accounts, as pure functions of snapshots and a clock.
+
+Kept free of Qt so the rules (which state the icon shows, how a countdown reads, when the icon must
+next change) are tested without a display, and so the tray needs no polling timer: it asks
+:func:`next_change` when to look again.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections.abc import Collection, Iterable, Sequence
+
+from trayauth.core.broker import AccountView
+from trayauth.core.model import State
+
+TOOLTIP_ROWS = 12
+
+
+class IconState(enum.StrEnum):
+    """One look at the tray icon says which of these holds."""
+
+    IDLE = "idle"  # no account yet, or none logged in
+    OK = "ok"  # every logged-in account is valid or renews itself
+    EXPIRING = "expiring"  # a token that cannot renew itself expires soon
+    FAILING = "failing"  # a token expired, or renewal failed
+    WORKING = "working"  # a renewal or login is in progress
+
+
+def needs_attention_soon(view: AccountView, now: float, lead: float) -> bool:
+    """A token that will lapse unless the user acts, within ``lead`` seconds."""
+    if view.renewable or view.expires_at is None or view.state == State.LOGGED_OUT:
+        return False
+    return now < view.expires_at <= now + lead
+
+
+def is_failing(view: AccountView, now: float) -> bool:
+    if view.state == State.ERROR:
+        return True
+    return view.state == State.EXPIRED or (view.expires_at is not None and view.expires_at <= now)
+
+
+def icon_state(
+    views: Sequence[AccountView], now: float, lead: float, busy: Collection[str] = ()
+) -> IconState:
+    if busy:
+        return IconState.WORKING
+    live = [v for v in views if v.state != State.LOGGED_OUT]
+    if not live:
+        return IconState.IDLE
+    if any(is_failing(v, now) for v in live):
+        return IconState.FAILING
+    if any(needs_attention_soon(v, now, lead) for v in live):
+        return IconState.EXPIRING
+    return IconState.OK
+
+
+def state_of_view(view: AccountView, now: float, lead: float, busy: Collection[str] = ()) -> IconState:
+    """The same scale for one account: its row's dot in the menu."""
+    if view.name in busy:
+        return IconState.WORKING
+    if view.state == State.LOGGED_OUT:
+        return IconState.IDLE
+    if is_failing(view, now):
+        return IconState.FAILING
+    if needs_attention_soon(view, now, lead):
+        return IconState.EXPIRING
+    return IconState.OK
+
+
+def left_text(seconds: float) -> str:
+    """12:04 under an hour (the countdown ticks), 5h 03m under two days, else days."""
+    s = max(0, int(seconds))
+    if s < 3600:
+        return f"{s // 60}:{s % 60:02d}"
+    if s < 2 * 86400:
+        return f"{s // 3600}h {(s % 3600) // 60:02d}m"
+    return f"{s // 86400} days"
+
+
+def countdown(view: AccountView, now: float) -> str:
+    if view.state == State.LOGGED_OUT:
+        return "not logged in"
+    if view.expires_at is None:
+        return "no expiry"
+    left = view.expires_at - now
+    if left <= 0:
+        return "expired"
+    return f"expires in {left_text(left)}"
+
+
+def left_phrase(expires_at: float | None, now: float) -> str:
+    """For a notification: "12 min left", "no expiry", "expired"."""
+    if expires_at is None:
+        return "no expiry"
+    left = int(expires_at - now)
+    if left <= 0:
+        return "expired"
+    if left < 120:
+        return f"{left} s left"
+    if left < 7200:
+        return f"{left // 60} min left"
+    if left < 2 * 86400:
+        return f"{left // 3600} h left"
+    return f"{left // 86400} days left"
+
+
+def clock_time(ts: float, now: float) -> str:
+    """A local wall-clock time that never goes stale (unlike "in 5 min"): 14:32, Tue 14:32."""
+    moment = time.localtime(ts)
+    today = time.localtime(now)
+    if moment[:3] == today[:3]:
+        return time.strftime("%H:%M", moment)
+    if abs(ts - now) < 6 * 86400:
+        return time.strftime("%a %H:%M", moment)
+    return time.strftime("%Y-%m-%d %H:%M", moment)
+
+
+def status_word(view: AccountView, now: float, lead: float) -> str:
+    if view.state == State.LOGGED_OUT:
+        return "not logged in"
+    if is_failing(view, now):
+        return "expired" if view.expires_at is not None and view.expires_at <= now else "renewal failed"
+    if needs_attention_soon(view, now, lead):
+        return "expiring, cannot renew itself"
+    return "valid"
+
+
+def row_label(view: AccountView, now: float) -> str:
+    mark = " (default)" if view.is_default else ""
+    return f"{view.name}{mark} — {view.provider} — {countdown(view, now)}"
+
+
+def tooltip(views: Sequence[AccountView], now: float, lead: float, busy: Collection[str] = ()) -> str:
+    state = icon_state(views, now, lead, busy)
+    headline = {
+        IconState.IDLE: "no account logged in" if views else "no account yet: click to add one",
+        IconState.OK: "all tokens valid",
+        IconState.EXPIRING: "a token expires soon",
+        IconState.FAILING: "a token expired or failed to renew",
+        IconState.WORKING: "renewing…",
+    }[state]
+    lines = [f"trayauth — {headline}"]
+    for view in views[:TOOLTIP_ROWS]:
+        word = "renewing" if view.name in busy else status_word(view, now, lead)
+        until = ""
+        if view.expires_at is not None and view.state != State.LOGGED_OUT:
+            until = f", until {clock_time(view.expires_at, now)}" if view.expires_at > now else ""
+        lines.append(f"{view.name} ({view.provider}): {word}{until}")
+    if len(views) > TOOLTIP_ROWS:
+        lines.append(f"… and {len(views) - TOOLTIP_ROWS} more")
+    return "\n".join(lines)
+
+
+def next_change(views: Iterable[AccountView], now: float, lead: float) -> float | None:
+    """The next moment the icon or tooltip must change with no event: a token entering the
+    "expires soon" window, or expiring. Renewals announce themselves through broker events."""
+    moments: list[float] = []
+    for view in views:
+        if view.expires_at is None or view.state == State.LOGGED_OUT:
+            continue
+        if not view.renewable and view.expires_at - lead > now:
+            moments.append(view.expires_at - lead)
+        if view.expires_at > now:
+            moments.append(view.expires_at)
+    return min(moments) if moments else None
+
+
+def format_header(header_format: str, token: str) -> str:
+    """The app setting's format ("Authorization: Bearer {token}"); the config store checked it."""
+    try:
+        return header_format.format(token=token)
+    except (KeyError, IndexError, ValueError):
+        return f"Authorization: Bearer {token}"

@@ -1,0 +1,176 @@
+"""One running tray: the parts, wired together, started in order and stopped in reverse.
+
+This module only connects parts (account list, notifier, clipboard, actions, agent socket,
+renewal scheduler, tray icon or fallback window); each part's rules live in its own module. Tests
+build a session on their own loop and config dir and drive it like a user would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import Callable
+
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QSystemTrayIcon
+
+from trayauth.core.agent import AgentServer
+from trayauth.core.broker import Broker
+from trayauth.core.errors import TrayauthError
+from trayauth.core.scheduler import RenewalScheduler
+from trayauth.ui.accounts import AccountList
+from trayauth.ui.actions import Actions, ask_confirm, open_in_browser
+from trayauth.ui.appsettings import AppSettingsCache
+from trayauth.ui.clipboard import SecretClipboard
+from trayauth.ui.fallback_window import FallbackWindow
+from trayauth.ui.notifier import COALESCE, Note, Notifier
+from trayauth.ui.tasks import Tasks
+from trayauth.ui.tray import Tray
+
+NO_TRAY_REASON = (
+    "Your desktop has no system tray area (plain GNOME needs the AppIndicator extension for "
+    "one), so trayauth shows this window instead. Closing it quits trayauth; the CLI keeps "
+    "working either way."
+)
+
+
+def tray_available() -> bool:
+    return bool(QSystemTrayIcon.isSystemTrayAvailable())
+
+
+class TraySession:
+    def __init__(
+        self,
+        broker: Broker,
+        *,
+        ui: str = "auto",
+        notes: Callable[[], str | None] = lambda: None,
+        open_url: Callable[[str], bool] = open_in_browser,
+        confirm: Callable[[str, str], bool] = ask_confirm,
+        coalesce: float = COALESCE,
+    ) -> None:
+        self.broker = broker
+        self.quit_requested = asyncio.Event()
+        self.settings = AppSettingsCache(broker.store.config)
+        self.accounts = AccountList(broker, lead=self.settings.notify_lead, clock=broker.clock)
+        self.tasks = Tasks(on_error=self._task_failed)
+        self.clipboard = SecretClipboard(QGuiApplication.clipboard(), self.settings.clipboard_clear_seconds)
+        self.notifier = Notifier(self._show_note, coalesce=coalesce)
+        self.scheduler = RenewalScheduler(broker, clock=broker.clock, notify_lead=self.settings.notify_lead)
+        self.actions = Actions(
+            broker,
+            self.accounts,
+            self.tasks,
+            self.clipboard,
+            self.notifier,
+            self.settings,
+            poke=self.scheduler.poke,
+            quit=self.quit_requested.set,
+            open_url=open_url,
+            confirm=confirm,
+            clock=broker.clock,
+        )
+        self.accounts.happened.connect(self.notifier.on_event)
+        self.agent = AgentServer(broker, broker.store.paths.runtime_dir)
+        self.mode = ui  # "auto": the tray where there is one; "tray" or "window" to choose
+        self._notes = notes
+        self._key_note: str | None = None
+        self.ui: Tray | FallbackWindow | None = None
+        self._scheduler_task: asyncio.Task[None] | None = None
+
+    # ---- notes shown in the menu / window --------------------------------------------------
+
+    def key_note(self) -> str | None:
+        return self._key_note
+
+    def extra_note(self) -> str | None:
+        parts = [self.agent.problem, self.settings.problem, self._notes()]
+        return " · ".join(p for p in parts if p) or None
+
+    def _show_note(self, note: Note) -> None:
+        if self.ui is not None:
+            self.ui.show_note(note)
+
+    def _task_failed(self, exc: BaseException) -> None:
+        """A bug in a UI task: one line to the user and stderr, no traceback (it may hold data)."""
+        line = exc.line() if isinstance(exc, TrayauthError) else f"internal error ({exc.__class__.__name__})"
+        print(f"trayauth: {line}", file=sys.stderr)
+        self.notifier.info("trayauth", line)
+
+    # ---- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Listen for the CLI (raises AlreadyRunning first if another tray has this dir), show
+        the icon or the window, then start background renewal."""
+        # A tray app lives on after its last dialog closes; quitting is the session's decision.
+        QGuiApplication.setQuitOnLastWindowClosed(False)
+        self.broker.store.paths.ensure_runtime_dir()
+        await self.agent.start()
+        try:
+            location = self.broker.key_location()
+            if location.fallback:
+                self._key_note = f"Secrets: encrypted, key kept in {location.description}"
+        except TrayauthError as exc:
+            self._key_note = exc.line()
+        self.accounts.reload()
+        root = self.broker.store.paths.root
+        with contextlib.suppress(OSError):
+            root.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self.accounts.watch(str(root))
+        if self.mode == "tray" or (self.mode == "auto" and tray_available()):
+            self.ui = Tray(
+                self.accounts,
+                self.actions,
+                key_note=self.key_note,
+                extra_note=self.extra_note,
+                clock=self.broker.clock,
+            )
+        else:
+            self.ui = FallbackWindow(
+                self.accounts,
+                self.actions,
+                NO_TRAY_REASON,
+                key_note=self.key_note,
+                extra_note=self.extra_note,
+                clock=self.broker.clock,
+            )
+        self.ui.show()
+        self._scheduler_task = asyncio.get_running_loop().create_task(self.scheduler.run())
+
+    def catch_signals(self) -> None:
+        """Ctrl+C and SIGTERM end the tray cleanly (socket removed, clipboard cleared)."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self.quit_requested.set)
+
+    async def run(self) -> int:
+        await self.start()
+        self.catch_signals()
+        try:
+            await self.quit_requested.wait()
+        finally:
+            await self.close()
+        return 0
+
+    async def close(self) -> None:
+        self.notifier.cancel()
+        self.actions.close_windows()
+        if self._scheduler_task is not None:
+            self._scheduler_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._scheduler_task
+            self._scheduler_task = None
+        await self.tasks.aclose()
+        await self.agent.close()
+        self.clipboard.clear_if_unchanged()
+        self.accounts.close()
+        if self.ui is not None:
+            self.ui.dispose()
+            self.ui = None
+        await self.broker.aclose()
+        if os.environ.get("TRAYAUTH_DEBUG"):
+            print("trayauth: tray stopped", file=sys.stderr)
