@@ -188,8 +188,9 @@ def menu_open_ms(config: Path, runs: int) -> float:
     session = TraySession(Broker.open(config), ui="tray")
     times: list[float] = []
 
-    async def measure() -> None:
-        await session.start()
+    def measure() -> None:
+        # Outside any task: processEvents() from inside a coroutine would run other tasks' steps
+        # re-entrantly, which asyncio refuses.
         menu = session.ui.menu  # type: ignore[union-attr]
         for _ in range(runs):
             start = time.perf_counter()
@@ -198,11 +199,11 @@ def menu_open_ms(config: Path, runs: int) -> float:
             times.append((time.perf_counter() - start) * 1000)
             menu.hide()
             app.processEvents()
-            await asyncio.sleep(0.01)
-        await session.close()
 
     try:
-        loop.run_until_complete(measure())
+        loop.run_until_complete(session.start())
+        measure()
+        loop.run_until_complete(session.close())
     finally:
         loop.close()
     return statistics.median(times)
