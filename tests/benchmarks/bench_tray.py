@@ -176,7 +176,7 @@ def add_accounts(config: Path, srv: object, count: int, first: int = 0) -> None:
 def menu_open_ms(config: Path, runs: int) -> float:
     """In this process: a real session's tray menu, opened (popup + events) ``runs`` times."""
     import qasync
-    from PySide6.QtCore import QPoint
+    from PySide6.QtCore import QPoint, QTimer
     from PySide6.QtWidgets import QApplication
 
     from trayauth.core.broker import Broker
@@ -188,22 +188,27 @@ def menu_open_ms(config: Path, runs: int) -> float:
     session = TraySession(Broker.open(config), ui="tray")
     times: list[float] = []
 
-    def measure() -> None:
-        # Outside any task: processEvents() from inside a coroutine would run other tasks' steps
-        # re-entrantly, which asyncio refuses.
+    async def next_turn() -> None:
+        # One pass of the Qt event loop (the popup's layout and paint), without processEvents():
+        # called from a task that would run other tasks' steps re-entrantly, which asyncio refuses.
+        done = asyncio.get_running_loop().create_future()
+        QTimer.singleShot(0, lambda: done.done() or done.set_result(None))
+        await done
+
+    async def measure() -> None:
+        await session.start()
         menu = session.ui.menu  # type: ignore[union-attr]
         for _ in range(runs):
             start = time.perf_counter()
             menu.popup(QPoint(10, 10))
-            app.processEvents()
+            await next_turn()
             times.append((time.perf_counter() - start) * 1000)
             menu.hide()
-            app.processEvents()
+            await next_turn()
+        await session.close()
 
     try:
-        loop.run_until_complete(session.start())
-        measure()
-        loop.run_until_complete(session.close())
+        loop.run_until_complete(measure())
     finally:
         loop.close()
     return statistics.median(times)

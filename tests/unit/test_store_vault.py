@@ -77,6 +77,19 @@ def test_entries_round_trip_encrypted_in_a_0600_file(paths: Paths) -> None:
     assert again.tokens is not None and again.tokens.scopes == ("read", "write")
 
 
+def test_the_next_write_removes_what_a_killed_writer_left(paths: Paths) -> None:
+    vault = open_vault(paths)
+    vault.update("w", lambda e: logged_in())
+    leftover = paths.vault_file.with_name(f".{paths.vault_file.name}.0123456789ab.tmp")
+    leftover.write_bytes(paths.vault_file.read_bytes())  # as a kill before the rename leaves it
+    neighbour = paths.vault_file.with_name(".config.toml.0123456789ab.tmp")  # not the vault's
+    neighbour.write_bytes(b"x")
+    vault.update("w", lambda e: logged_in(access="access-new"))
+    assert not leftover.exists()
+    assert neighbour.exists()
+    assert open_vault(paths).entry("w") == logged_in(access="access-new")
+
+
 def test_update_sees_the_current_entry_and_none_deletes(paths: Paths) -> None:
     vault = open_vault(paths)
     vault.update("a", lambda e: logged_in("one"))

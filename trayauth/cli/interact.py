@@ -7,6 +7,7 @@ stay out of shell history and ``ps``.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import threading
 import time
@@ -45,16 +46,70 @@ def read_secrets(fields: list[Field], *, from_stdin: bool, account: str) -> dict
             f"{account}: no terminal to ask for the {fields[0].label.lower()}",
             hint="pipe it in with --secret-stdin",
         )
-    import getpass
-
     result: dict[str, str] = {}
     for field in fields:
-        value = getpass.getpass(f"{field.label} for {account}: ", stream=sys.stderr)
+        value = read_hidden(f"{field.label} for {account}: ")
         if not value and field.required:
             raise UsageError(f"{account}: {field.label.lower()} is required")
         if value:
             result[field.key] = value
     return result
+
+
+_ERASE = (0x7F, 0x08)  # DEL and BS: what the backspace key sends
+_KILL = 0x15  # Ctrl-U: start the line over
+
+
+def read_hidden(prompt: str) -> str:
+    """A line typed or pasted on the terminal (stdin), not echoed.
+
+    Not getpass: it reads in the terminal's canonical mode, where the kernel caps a line (4095
+    bytes on Linux, 1024 on macOS) and silently drops the rest, so a pasted 16 KB JWT would be
+    stored cut short. Here canonical mode is off too (echo off, signals on: Ctrl-C still works)
+    and the line is assembled byte by byte, of any length.
+    """
+    import getpass
+
+    try:
+        import termios
+    except ImportError:  # Windows: getpass reads key by key, without a line limit
+        return getpass.getpass(prompt, stream=sys.stderr)
+    fd = sys.stdin.fileno()
+    try:
+        old = termios.tcgetattr(fd)
+    except termios.error:
+        return getpass.getpass(prompt, stream=sys.stderr)
+    new = termios.tcgetattr(fd)
+    new[3] &= ~(termios.ECHO | termios.ICANON)
+    new[6][termios.VMIN], new[6][termios.VTIME] = 1, 0
+    sys.stderr.write(prompt)
+    sys.stderr.flush()
+    line = bytearray()
+    try:
+        termios.tcsetattr(fd, termios.TCSAFLUSH, new)
+        done = False
+        while not done:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            for byte in chunk:
+                if byte in (0x0A, 0x0D, 0x04):  # Enter, or Ctrl-D (end of input)
+                    done = True
+                    break
+                if byte in _ERASE:
+                    while line and line[-1] & 0xC0 == 0x80:  # a UTF-8 continuation byte
+                        line.pop()
+                    if line:
+                        line.pop()
+                elif byte == _KILL:
+                    line.clear()
+                else:
+                    line.append(byte)
+    finally:
+        termios.tcsetattr(fd, termios.TCSAFLUSH, old)
+        sys.stderr.write("\n")
+        sys.stderr.flush()
+    return line.decode("utf-8", "replace")
 
 
 def _left(deadline: float) -> str:

@@ -74,7 +74,7 @@ def _exchange(
         return None
     try:
         reply = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return reply if isinstance(reply, dict) else None
 
@@ -298,7 +298,7 @@ class AgentServer:
 
         try:
             request = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             return {"ok": False, "error": "malformed request", "exit_code": 2}
         if not isinstance(request, dict):
             return {"ok": False, "error": "malformed request", "exit_code": 2}
@@ -316,8 +316,9 @@ class AgentServer:
             view = self.broker.view(name)
         except TrayauthError as exc:
             text = exc.line()
-            if name not in text:
-                text = f"{name}: {text}"
+            label = name if name.isprintable() else repr(name)  # the error stays one line
+            if label not in text:
+                text = f"{label}: {text}"
             return {"ok": False, "error": text, "exit_code": exc.exit_code}
         except Exception as exc:  # a bug must not take the tray down, nor leak details
             return {

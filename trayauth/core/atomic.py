@@ -11,6 +11,8 @@ import contextlib
 import os
 from pathlib import Path
 
+from trayauth.core import faultpoints
+
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _O_BINARY = getattr(os, "O_BINARY", 0)
@@ -39,12 +41,34 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+        faultpoints.reached("atomic:before_rename")  # crash tests: the new content is only in `tmp`
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
     fsync_dir(directory)
+
+
+def remove_leftovers(path: Path) -> int:
+    """Delete the temp files a writer killed mid-write left beside ``path``; returns how many.
+
+    A leftover holds a stale copy (for the vault: old, still encrypted tokens) that nothing else
+    would ever delete. Only call this while holding the lock that serializes writers of ``path``:
+    another writer's temp file is not a leftover.
+    """
+    path = Path(path)
+    prefix, removed = f".{path.name}.", 0
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return 0
+    for name in names:
+        if name.startswith(prefix) and name.endswith(".tmp"):
+            with contextlib.suppress(OSError):
+                os.unlink(path.parent / name)
+                removed += 1
+    return removed
 
 
 def fsync_dir(directory: Path) -> None:

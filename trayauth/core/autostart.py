@@ -24,6 +24,7 @@ import sysconfig
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
+from xml.parsers.expat import ExpatError
 
 from trayauth.core.atomic import write_atomic
 
@@ -208,7 +209,7 @@ class LaunchAgent:
         try:
             with self.path.open("rb") as fh:
                 agent = plistlib.load(fh)
-        except (OSError, plistlib.InvalidFileException, ValueError):
+        except (OSError, plistlib.InvalidFileException, ValueError, ExpatError):  # Expat: cut-off XML
             return False
         return isinstance(agent, dict) and agent.get("Label") == APP_ID and agent.get("Disabled") is not True
 

@@ -300,7 +300,7 @@ class Broker:
                 new = await self._renew_locked(account, preset, entry, load_flow(preset.flow))
             except TrayauthError as exc:
                 message = exc.line()
-                self._record_error(name, message)
+                await self._record_error(name, message)
                 still_valid = tokens is not None and (tokens.expires_at is None or tokens.expires_at > now)
                 kind = "login_needed" if isinstance(exc, LoginRequired) else "renew_failed"
                 self._emit(kind, name, message)
@@ -317,7 +317,7 @@ class Broker:
                     f"({'expired' if left <= 0 else f'{int(left)} s left'} on arrival); "
                     "check that this computer's clock is right"
                 )
-                self._record_error(name, message)
+                await self._record_error(name, message)
                 self._emit("renew_failed", name, message)
                 return new
             self._emit("renewed", name)
@@ -329,14 +329,18 @@ class Broker:
         name = account.name
         tokens = entry.tokens
         rotating = bool(preset.options.get("rotating_refresh", False))
-        if preset.renew == "refresh" and tokens is not None and tokens.refresh_token:
-            if entry.refresh_in_flight and rotating:
-                raise LoginRequired(
-                    f"{name}: the last renewal was interrupted and its refresh token may be spent",
-                    hint=f"run 'trayauth login {name}'",
-                )
+        can_relogin = preset.renew in ("refresh", "relogin") and preset.keep_secrets and bool(entry.secrets)
+        # An interrupted rotating refresh may have spent its token: never send it again. With the
+        # credentials kept, logging in again costs the user nothing; without them, ask.
+        spent = entry.refresh_in_flight and rotating
+        if spent and (not can_relogin or preset.interactive):
+            raise LoginRequired(
+                f"{name}: the last renewal was interrupted and its refresh token may be spent",
+                hint=f"run 'trayauth login {name}'",
+            )
+        if preset.renew == "refresh" and tokens is not None and tokens.refresh_token and not spent:
             if rotating:
-                self.store.vault.update(name, lambda e: replace(e, refresh_in_flight=True))
+                await self._update(name, lambda e: replace(e, refresh_in_flight=True))
                 faultpoints.reached("refresh:marked")
             http = self.http.session()
             ctx = self._context(account, preset, entry.secrets, http=http)
@@ -344,11 +348,11 @@ class Broker:
                 new = await flow.refresh(ctx, tokens)
             except NetworkError as exc:
                 if not exc.sent or not rotating:
-                    self.store.vault.update(name, lambda e: replace(e, refresh_in_flight=False))
+                    await self._update(name, lambda e: replace(e, refresh_in_flight=False))
                 raise
             except CredentialsRejected as exc:
                 # The refresh token is dead: drop it so nobody sends it again; keep the access token.
-                self.store.vault.update(
+                await self._update(
                     name,
                     lambda e: replace(
                         e,
@@ -358,7 +362,7 @@ class Broker:
                 )
                 raise LoginRequired(exc.message, hint=f"run 'trayauth login {name}'") from None
             except LoginRequired:
-                self.store.vault.update(
+                await self._update(
                     name,
                     lambda e: replace(
                         e,
@@ -373,16 +377,16 @@ class Broker:
                     # the server may have rotated, so the old refresh token is never sent again.
                     raise
                 # The server refused (no rotation happened): the refresh token is still good.
-                self.store.vault.update(name, lambda e: replace(e, refresh_in_flight=False))
+                await self._update(name, lambda e: replace(e, refresh_in_flight=False))
                 raise
             faultpoints.reached("refresh:received")
-            new = self._store_tokens(name, preset, new, keep_secrets=None)
+            new = await self._store_tokens(name, preset, new, keep_secrets=None)
             faultpoints.reached("refresh:stored")
             return new
-        if preset.renew in ("refresh", "relogin") and preset.keep_secrets and entry.secrets:
+        if can_relogin:
             ctx = self._context(account, preset, entry.secrets)
             new = await flow.login(ctx)
-            return self._store_tokens(name, preset, new, keep_secrets=None)
+            return await self._store_tokens(name, preset, new, keep_secrets=None)
         still_valid = tokens is not None and (tokens.expires_at is None or tokens.expires_at > self.clock())
         if still_valid and preset.renew == "none" and tokens is not None:
             return tokens
@@ -394,7 +398,15 @@ class Broker:
             hint=f"run 'trayauth login {name}'",
         )
 
-    def _store_tokens(
+    async def _update(self, name: str, fn: Callable[[VaultEntry], VaultEntry | None]) -> None:
+        """``vault.update`` in a worker thread: it rewrites and fsyncs the whole vault (milliseconds
+        per write, far more on a slow disk), which on the event loop would freeze the tray while
+        many accounts renew. The caller awaits it, so the order of writes is unchanged."""
+        import asyncio
+
+        await asyncio.to_thread(self.store.vault.update, name, fn)
+
+    async def _store_tokens(
         self, name: str, preset: Preset, tokens: TokenSet, *, keep_secrets: Mapping[str, str] | None
     ) -> TokenSet:
         """Store what a flow obtained; returns it as stored.
@@ -420,11 +432,11 @@ class Broker:
                 updated_at=self.clock(),
             )
 
-        self.store.vault.update(name, apply)
+        await self._update(name, apply)
         return stored
 
-    def _record_error(self, name: str, message: str) -> None:
-        self.store.vault.update(name, lambda e: replace(e, last_error=message))
+    async def _record_error(self, name: str, message: str) -> None:
+        await self._update(name, lambda e: replace(e, last_error=message))
 
     async def login(
         self,
@@ -460,7 +472,7 @@ class Broker:
                 self._emit("login_failed", name, exc.line())
                 raise
             kept = clean if preset.keep_secrets else {}
-            tokens = self._store_tokens(name, preset, tokens, keep_secrets=kept)
+            tokens = await self._store_tokens(name, preset, tokens, keep_secrets=kept)
         self.store.touch(name)
         self._emit("logged_in", name)
         return tokens

@@ -23,7 +23,7 @@ import httpx
 
 from trayauth import __version__
 from trayauth.core import faultpoints
-from trayauth.core.errors import InsecureURL, NetworkError, ProviderError, RateLimited
+from trayauth.core.errors import InsecureURL, NetworkError, ProviderError, RateLimited, UsageError
 
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 30.0
@@ -31,6 +31,7 @@ MAX_BODY = 1_048_576
 RETRY_STATUSES = frozenset({429, 503})
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 30.0
+MAX_RETRY_AFTER = 1e9  # seconds: "9" * 400 would be an infinite wait (and no round() of it)
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -87,11 +88,11 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    if value.isascii() and value.isdigit():  # not str.isdigit alone: "²" is a digit to it
+        return min(float(value), MAX_RETRY_AFTER)
     try:
         moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if moment is None:
         return None
@@ -112,7 +113,7 @@ class HttpResponse:
     def json(self) -> Any:
         try:
             return jsonlib.loads(self.content.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: nested too deep
             kind = self.content_type or "no content type"
             raise ProviderError(
                 f"{safe_url(self.url)} answered HTTP {self.status} with something that is not JSON ({kind})",
@@ -140,7 +141,7 @@ def describe_error(resp: HttpResponse, secrets: Iterable[str] = ()) -> str:
     detail: str | None = None
     try:
         data = jsonlib.loads(resp.content.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         data = None
     if isinstance(data, dict):
         errors = data.get("errors")
@@ -268,7 +269,13 @@ class HttpPolicy:
         secrets: list[str],
     ) -> HttpResponse:
         where = safe_url(url)
-        request = self.client.build_request(method, url, json=json, data=data, headers=headers)
+        try:
+            request = self.client.build_request(method, url, json=json, data=data, headers=headers)
+        except (TypeError, ValueError) as exc:  # a preset's body or header that HTTP cannot carry
+            raise UsageError(
+                f"cannot make the request to {where}: {_reason(exc, secrets)}",
+                hint="check the account's settings and its preset",
+            ) from None
         faultpoints.reached("http:before_send")
         try:
             response = await self.client.send(request, stream=True)

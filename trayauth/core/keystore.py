@@ -111,7 +111,7 @@ class KeyStore:
             data = json.loads(raw)
             key = str(data["key"]).encode("ascii")
             found = _KeyFile(str(data["vault_id"]), key, str(data.get("reason") or "no system keyring"))
-        except (ValueError, KeyError, TypeError, UnicodeEncodeError):
+        except (ValueError, KeyError, TypeError, UnicodeEncodeError, RecursionError):
             return None
         return found if _valid_key(found.key) else None
 

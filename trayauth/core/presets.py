@@ -203,6 +203,8 @@ def _read(path: Path, source: str) -> Preset:
         raise PresetError(f"preset file {path} cannot be read: {exc.__class__.__name__}") from None
     except tomllib.TOMLDecodeError as exc:
         raise PresetError(f"preset file {path} is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise PresetError(f"preset file {path} is not valid TOML: nested too deeply") from None
     preset = parse_preset(data, source=source)
     if preset.id != path.stem:
         raise PresetError(f"preset file {path} declares id {preset.id!r}; name the file {preset.id}.toml")

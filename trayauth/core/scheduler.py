@@ -21,6 +21,11 @@ from trayauth.core.tokens import needs_renewal
 
 BACKOFF_FIRST = 15.0
 BACKOFF_MAX = 600.0
+# Renewals started per look. Each start costs the event loop a few milliseconds of store work
+# (read the account, mark the refresh in flight, fsync); starting every due account in one look
+# would run all of that in one turn of the loop and freeze the tray (200 accounts: seconds).
+# The rest start at the next look, one turn of the loop later.
+START_BURST = 4
 
 
 @dataclass
@@ -48,6 +53,7 @@ class RenewalScheduler:
         self._announced: set[tuple[str, str, float]] = set()
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._wait = wait or _wait_event
+        self._last_look: float | None = None
         self.wakeups = 0
 
     def poke(self) -> None:
@@ -69,24 +75,39 @@ class RenewalScheduler:
         """Start every renewal that is due; return how long to sleep before the next look."""
         self.wakeups += 1
         now = self.clock()
+        self._follow_clock(now)
         try:
             views = self.broker.accounts()
         except TrayauthError:
             return self.max_sleep
         next_at = now + self.max_sleep
+        started = 0
         for view in views:
-            self._announce(view, now)
+            if not self.broker.is_renewing(view.name):  # mid-refresh, a rotating token looks unrenewable
+                self._announce(view, now)
             due = self._due_at(view)
             if due is None:
                 continue
             if due <= now and view.name not in self._tasks:
-                self._tasks[view.name] = asyncio.ensure_future(self._renew(view.name))
+                if started < START_BURST:
+                    self._tasks[view.name] = asyncio.ensure_future(self._renew(view.name))
+                    started += 1
+                else:
+                    next_at = now  # more are due: look again soon
             elif due > now:
                 next_at = min(next_at, due)
             for lead_at in self._announce_times(view):
                 if lead_at > now:
                     next_at = min(next_at, lead_at)
         return max(0.05, next_at - now)
+
+    def _follow_clock(self, now: float) -> None:
+        """A backoff is a wait, not a moment: when the wall clock goes back (set right after running
+        ahead, a VM restored), pending retries go back with it instead of waiting out the jump."""
+        last, self._last_look = self._last_look, now
+        if last is not None and now < last:
+            for failure in self._failures.values():
+                failure.retry_at -= last - now
 
     def _due_at(self, view: AccountView) -> float | None:
         failure = self._failures.get(view.name)

@@ -45,7 +45,7 @@ class Store:
                 data = json.loads(self.state_file.read_text(encoding="utf-8"))
                 used = data.get("last_used", {}) if isinstance(data, dict) else {}
                 self._last_used = {str(k): float(v) for k, v in used.items() if isinstance(v, int | float)}
-            except (OSError, ValueError, AttributeError):
+            except (OSError, ValueError, AttributeError, OverflowError, RecursionError):
                 self._last_used = {}
         return self._last_used
 

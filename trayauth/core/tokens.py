@@ -31,7 +31,10 @@ def _number(value: Any, name: str) -> float:
     if isinstance(value, bool):
         raise ProviderError(f"the provider sent {name} as a boolean")
     if isinstance(value, int | float):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an integer of hundreds of digits
+            raise ProviderError(f"the provider sent {name} that is out of range") from None
     elif isinstance(value, str):
         try:
             number = float(value.strip())
@@ -123,7 +126,7 @@ def paseto_public_claims(token: str) -> tuple[dict[str, Any], dict[str, Any]] | 
         return None
     try:
         claims = json.loads(payload[:-64].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, RecursionError):  # not UTF-8 or JSON, numbers over the digit limit, too deep
         return None
     if not isinstance(claims, dict):
         return None
@@ -132,7 +135,7 @@ def paseto_public_claims(token: str) -> tuple[dict[str, Any], dict[str, Any]] | 
         try:
             parsed = json.loads(footer_raw.decode("utf-8"))
             footer = parsed if isinstance(parsed, dict) else {"footer": str(parsed)}
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except (ValueError, RecursionError):
             footer = {"footer": footer_raw.decode("utf-8", "replace")}
     return footer, claims
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -76,6 +77,12 @@ class Vault:
         # The last file content we decrypted and its plaintext: the tray reads the vault often
         # and a rename always changes the content (Fernet tokens carry a fresh IV).
         self._cache: tuple[bytes, bytes] | None = None
+        # The entries that plaintext holds: parsing them costs ~1 ms per 100 accounts, and the tray
+        # reads the vault for every renewal and every scheduler look.
+        self._parsed: tuple[bytes, dict[str, VaultEntry]] | None = None
+        # Writers in this process (the broker writes from worker threads) queue here rather than
+        # polling the file lock, which would cost each of them up to 50 ms per wait.
+        self._writing = threading.Lock()
 
     # ---- reading --------------------------------------------------------------------------
 
@@ -97,7 +104,7 @@ class Vault:
         """(vault_id, Fernet token) from the plain part of the file."""
         try:
             doc = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise self._untouched("is not a trayauth vault (not JSON)") from None
         if not isinstance(doc, dict):
             raise self._untouched("is not a trayauth vault")
@@ -132,15 +139,19 @@ class Vault:
             if not isinstance(accounts, dict):
                 raise TypeError("accounts")
             return {str(name): VaultEntry.from_dict(body) for name, body in accounts.items()}
-        except (ValueError, TypeError, KeyError, AttributeError):
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError, RecursionError):
             raise self._untouched("decrypts, but its content is malformed") from None
 
     def _load(self) -> tuple[str | None, dict[str, VaultEntry]]:
+        """The vault's id and a dict of its entries of the caller's own (entries are immutable)."""
         raw = self._read_raw()
         if raw is None:
             return None, {}
         vault_id, plain = self._plaintext(raw)
-        return vault_id, self._entries(plain)
+        parsed = self._parsed
+        if parsed is None or parsed[0] != plain:
+            parsed = self._parsed = (plain, self._entries(plain))
+        return vault_id, dict(parsed[1])
 
     def read_all(self) -> dict[str, VaultEntry]:
         return self._load()[1]
@@ -170,7 +181,7 @@ class Vault:
 
         ensure_root(self.paths.root)
         try:
-            with FileLock(str(self.lock_path), timeout=_LOCK_TIMEOUT, mode=0o600):
+            with self._writing, FileLock(str(self.lock_path), timeout=_LOCK_TIMEOUT, mode=0o600):
                 vault_id, entries = self._load()
                 new = fn(entries.get(name) or VaultEntry())
                 if new is None:
@@ -193,7 +204,7 @@ class Vault:
     def _write(self, vault_id: str | None, entries: Mapping[str, VaultEntry]) -> None:
         from cryptography.fernet import Fernet
 
-        from trayauth.core.atomic import write_atomic
+        from trayauth.core.atomic import remove_leftovers, write_atomic
 
         if vault_id is None:
             vault_id = os.urandom(16).hex()
@@ -209,6 +220,8 @@ class Vault:
         from trayauth.core import faultpoints
 
         faultpoints.reached("vault:before_write")
+        remove_leftovers(self.file)  # a writer killed mid-write (we hold the lock: none is live)
         write_atomic(self.file, raw, 0o600)
         faultpoints.reached("vault:written")
         self._cache = (raw, plain)
+        self._parsed = (plain, dict(entries))

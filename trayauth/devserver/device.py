@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from trayauth.devserver import clients
 from trayauth.devserver.wire import Answer, Reply, Request, Route, html, oauth_error
 
 if TYPE_CHECKING:
@@ -102,9 +103,8 @@ def device_authorization(ctx: Context, req: Request) -> Reply:
     form = req.form()
     if form is None:
         return oauth_error(400, "invalid_request", "send application/x-www-form-urlencoded")
-    client = ctx.accounts.client("oauth", form.get("client_id", ""))
-    if client is None:
-        return oauth_error(401, "invalid_client", "unknown client_id")
+    # RFC 8628 §3.1: client_id in the form, or the client's own authentication (HTTP Basic).
+    client = clients.authenticate(ctx, "oauth", req, form)
     s = ctx.settings
     auth = ctx.devices.start(client.client_id, form.get("scope", ""), s.device_expires_in, s.device_interval)
     page = f"{ctx.base_url('oauth')}/device"

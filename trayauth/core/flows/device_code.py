@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -64,7 +65,9 @@ def parse_device_authorization(
     try:
         expires_in = float(document.get("expires_in") or 0)
         interval = float(document.get("interval") or DEFAULT_INTERVAL)
-    except (TypeError, ValueError):
+        if not (math.isfinite(expires_in) and math.isfinite(interval)):
+            raise ValueError("not finite")  # "NaN" or "1e400": no wait can be planned on it
+    except (TypeError, ValueError, OverflowError):
         raise ProviderError(
             f"{account}: the device authorization answer has a malformed expires_in or interval"
         ) from None

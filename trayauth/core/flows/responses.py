@@ -27,6 +27,8 @@ DEFAULT_RESPONSE: Mapping[str, Any] = {
 
 def pointer(document: Any, path: str) -> Any:
     """RFC 6901 lookup; a missing member gives ``_MISSING`` rather than an exception."""
+    if not isinstance(path, str):  # a preset's pointer of another TOML type
+        raise ProviderError(f"preset JSON pointer {path!r:.60} must be a string")
     if path == "":
         return document
     if not path.startswith("/"):

@@ -66,6 +66,15 @@ def _variables(ctx: FlowContext) -> dict[str, str]:
     return variables
 
 
+def _table(ctx: FlowContext, value: Any, what: str) -> Mapping[str, Any]:
+    """A table of the preset's (absent: empty); anything else is the preset's mistake."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise PresetError(f"preset {ctx.preset.id!r}: {what} must be a table")
+    return value
+
+
 async def _send(
     ctx: FlowContext, step: Mapping[str, Any], variables: Mapping[str, str], secrets: list[str]
 ) -> HttpResponse:
@@ -75,9 +84,10 @@ async def _send(
     url = str(_fill(step["url"], variables, where))
     method = str(step.get("method", "POST")).upper()
     headers = {"Accept": "application/json"}
-    headers.update({str(k): str(v) for k, v in _fill(step.get("headers", {}), variables, where).items()})
+    extra_headers = _fill(_table(ctx, step.get("headers"), "a request's headers"), variables, where)
+    headers.update({str(k): str(v) for k, v in extra_headers.items()})
     body_json = _fill(step["json"], variables, where) if "json" in step else None
-    form = _fill(step["form"], variables, where) if "form" in step else None
+    form = _fill(_table(ctx, step["form"], "a request's form"), variables, where) if "form" in step else None
     if form is not None:
         form = {str(k): str(v) for k, v in form.items()}
     return await ctx.http.request(method, url, json=body_json, data=form, headers=headers, secrets=secrets)
@@ -114,14 +124,15 @@ async def _run(
             raise _fail(ctx, resp, secrets, refreshing=refreshing)
         document = resp.json_object()
         if index < len(steps) - 1:
-            for name, path in (step.get("capture") or {}).items():
+            for name, path in _table(ctx, step.get("capture"), "a request's capture").items():
                 value = lookup(document, str(path))
                 if not isinstance(value, str | int) or value == "":
                     raise ProviderError(f"{ctx.name}: {safe_url(resp.url)} answered without {name}")
                 variables[str(name)] = str(value)
                 secrets.append(str(value))
     mapping = dict(DEFAULT_RESPONSE)
-    mapping.update(options.get("response") or {})
+    mapping.update(_table(ctx, options.get("response"), "[options.response]"))
+    _table(ctx, mapping.get("extra"), "[options.response] extra")
     return token_from_response(
         document,
         mapping,
