@@ -159,6 +159,7 @@ class Rig:
         self.confirmed: list[str] = []
         self.ui = ui
         self.session: Any = None
+        self.wake_bus: Any = None  # a D-Bus connection playing logind's, for the wake tests
 
     def _confirm(self, title: str, text: str) -> bool:
         self.confirmed.append(title)
@@ -173,6 +174,7 @@ class Rig:
             open_url=lambda url: self.opened.append(url) or False,
             confirm=self._confirm,
             coalesce=0.05,
+            wake_bus=self.wake_bus,
         )
         self.run(self.session.start())
         return self.session

@@ -29,6 +29,7 @@ from trayauth.ui.fallback_window import FallbackWindow
 from trayauth.ui.notifier import COALESCE, Note, Notifier
 from trayauth.ui.tasks import Tasks
 from trayauth.ui.tray import Tray
+from trayauth.ui.wake import WakeWatcher
 
 NO_TRAY_REASON = (
     "Your desktop has no system tray area (plain GNOME needs the AppIndicator extension for "
@@ -51,6 +52,7 @@ class TraySession:
         open_url: Callable[[str], bool] = open_in_browser,
         confirm: Callable[[str, str], bool] = ask_confirm,
         coalesce: float = COALESCE,
+        wake_bus: object | None = None,
     ) -> None:
         self.broker = broker
         self.quit_requested = asyncio.Event()
@@ -80,6 +82,8 @@ class TraySession:
         self._key_note: str | None = None
         self.ui: Tray | FallbackWindow | None = None
         self._scheduler_task: asyncio.Task[None] | None = None
+        self._wake_bus = wake_bus
+        self.wake: WakeWatcher | None = None
 
     # ---- notes shown in the menu / window --------------------------------------------------
 
@@ -139,6 +143,12 @@ class TraySession:
             )
         self.ui.show()
         self._scheduler_task = asyncio.get_running_loop().create_task(self.scheduler.run())
+        self.wake = WakeWatcher(self._woke, bus=self._wake_bus)
+
+    def _woke(self) -> None:
+        """Back from suspend: what fell due while asleep is renewed now, and the view is redrawn."""
+        self.accounts.reload()
+        self.scheduler.poke()
 
     def catch_signals(self) -> None:
         """Ctrl+C and SIGTERM end the tray cleanly (socket removed, clipboard cleared)."""
