@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -86,3 +87,23 @@ def test_providers_json_lists_fields(isolated: Path) -> None:
     sentiance = next(p for p in data if p["id"] == "sentiance")
     assert {f["key"] for f in sentiance["fields"]} == {"base_url", "username", "password"}
     assert next(f for f in sentiance["fields"] if f["key"] == "password")["secret"] is True
+
+
+def test_a_reader_that_goes_away_is_not_an_error(isolated: Path) -> None:
+    """`trayauth list | head -1`: the pipe closes under us; no 'internal error', no traceback."""
+    for i in range(3):
+        assert run_cli("add", f"acct{i}", "bearer").code == 0
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first line is written
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "trayauth", "list"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert proc.stderr == ""
+    assert proc.returncode == 141

@@ -73,6 +73,17 @@ def _parser() -> object:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # The reader went away (`trayauth list | head -1`): stop quietly, as other tools do, and
+        # point stdout at nothing so the interpreter's last flush cannot complain either.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a writer killed by the signal
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     # The fast path: token/header through a running tray, before argparse is even imported.
     if len(args_list) == 2 and args_list[0] in ("token", "header") and not args_list[1].startswith("-"):

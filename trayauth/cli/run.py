@@ -324,6 +324,8 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         err("cancelled")
         return 130
+    except BrokenPipeError:
+        raise  # not a bug: the reader of our output went away (main stops quietly)
     except Exception as exc:  # a bug: one line, never a traceback that might hold a secret
         if debug_enabled():
             raise

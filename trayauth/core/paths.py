@@ -10,8 +10,8 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 CONFIG_DIR_ENV = "TRAYAUTH_CONFIG_DIR"
 APP_NAME = "trayauth"
@@ -77,9 +77,12 @@ def ensure_root(root: Path) -> Path:
     return root
 
 
-@dataclass(frozen=True, slots=True)
-class Paths:
-    """The files of one installation; build it with :meth:`default` or :meth:`from_root`."""
+class Paths(NamedTuple):
+    """The files of one installation; build it with :meth:`default` or :meth:`from_root`.
+
+    A NamedTuple rather than a dataclass: ``trayauth header`` imports this module before every
+    curl, and ``dataclasses`` (with ``inspect``) costs more than the rest of that path together.
+    """
 
     root: Path
     config_file: Path
