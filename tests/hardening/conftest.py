@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.gui.conftest import loop, run  # noqa: F401  (the GUI tests' qasync loop, for the load test)
 from tests.hardening.rig import Figures
 
 _FIGURES = pytest.StashKey[Figures]()

@@ -36,7 +36,7 @@ import statistics
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Coroutine, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -224,36 +224,8 @@ class LagProbe:
         return statistics.median(self.lags) if self.lags else 0.0
 
 
-# ---- the loop: a qasync QEventLoop on pytest-qt's QApplication, as the tray runs -----------------
-
-
-@pytest.fixture
-def loop(qapp: Any) -> Iterator[asyncio.AbstractEventLoop]:
-    import qasync
-
-    event_loop = qasync.QEventLoop(qapp)
-    asyncio.set_event_loop(event_loop)
-    try:
-        yield event_loop
-    finally:
-        pending = [t for t in asyncio.all_tasks(event_loop) if not t.done()]
-        for task in pending:
-            task.cancel()
-        if pending:
-            event_loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-        event_loop.run_until_complete(event_loop.shutdown_asyncgens())
-        event_loop.close()
-        asyncio.set_event_loop(None)
-        del event_loop
-        gc.collect()  # Qt garbage freed here, in the GUI thread (see tests/gui/conftest.py)
-
-
-@pytest.fixture
-def run(loop: asyncio.AbstractEventLoop) -> Callable[..., Any]:
-    def run_coro(coro: Coroutine[Any, Any, T], timeout: float = 60.0) -> T:
-        return loop.run_until_complete(asyncio.wait_for(coro, timeout))
-
-    return run_coro
+# ---- the loop: the GUI tests' qasync QEventLoop on pytest-qt's QApplication, as the tray runs --
+# (`loop` and `run` come from tests/gui/conftest.py, through tests/hardening/conftest.py)
 
 
 @pytest.fixture
