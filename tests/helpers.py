@@ -93,3 +93,16 @@ def sentiance_account(srv: Any, name: str) -> None:
     user = srv.users["sentiance"]
     add_account(name, "sentiance", base_url=srv.base_url("sentiance"), username=user["username"])
     ok(login(name, user["password"]))
+
+
+def stop_process(proc: subprocess.Popen[Any]) -> None:
+    """End a tray (or any child) as the desktop would, SIGTERM, and kill it if it hangs."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
+from tests.helpers import stop_process  # noqa: E402
 from trayauth.core.agent import tray_running  # noqa: E402
 
 BARE_TRAY = r"""
@@ -130,15 +130,6 @@ def time_until_ready(
             raise SystemExit(f"bench: {argv} not ready after 30 s")
         time.sleep(0.002)
     return (time.perf_counter() - start) * 1000, proc
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def cpu_seconds(pid: int) -> float:
@@ -244,12 +235,12 @@ def main() -> None:
         for _ in range(max(3, args.runs // 4)):
             ms, proc = time_until_ready([py, "-m", "trayauth"], env, runtime)
             ours.append(ms)
-            stop(proc)
+            stop_process(proc)
             if bare_sock.exists():
                 bare_sock.unlink()
             ms, proc = time_until_ready([py, "-c", BARE_TRAY, str(bare_sock)], env, tmp_bare(tmp))
             bare.append(ms)
-            stop(proc)
+            stop_process(proc)
         ready, floor_ready = statistics.median(ours), statistics.median(bare)
         print(
             f"tray ready (20 accounts)       {ready:7.1f} ms  "
@@ -280,7 +271,7 @@ def main() -> None:
                 f"{wake1 - wake0} wake-ups"
             )
         finally:
-            stop(tray)
+            stop_process(tray)
 
         # 4. menu open with 50 accounts vs a bare QMenu of the same shape
         add_accounts(config, srv, 30, first=20)
