@@ -31,7 +31,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _serve() -> Iterator[object]:
-    from trayauth.devserver import ProviderServer
+    from trayauth.demo import ProviderServer
 
     srv = ProviderServer()
     srv.start()

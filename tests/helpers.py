@@ -73,7 +73,7 @@ def login(name: str, *secrets: str) -> Result:
 
 def expire_now(name: str, *, by: float = 1.0) -> str:
     """Make the stored token look due, as if its lifetime had passed; return the old token."""
-    from trayauth.core.store import Store
+    from trayauth.storage.store import Store
 
     store = Store.open()
     entry = store.vault.entry(name)

@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from tests.helpers import stop_process  # noqa: E402
-from trayauth.core.agent import tray_running  # noqa: E402
+from trayauth.client import tray_running  # noqa: E402
 
 BARE_TRAY = r"""
 import asyncio, json, os, sys
@@ -145,8 +145,8 @@ def wakeups(pid: int) -> int:
 
 
 def add_accounts(config: Path, srv: object, count: int, first: int = 0) -> None:
-    from trayauth.core.broker import Broker
-    from trayauth.core.model import Account
+    from trayauth.domain.model import Account
+    from trayauth.services.broker import Broker
 
     broker = Broker.open(config)
     user = srv.users["sentiance"]  # type: ignore[attr-defined]
@@ -170,7 +170,7 @@ def menu_open_ms(config: Path, runs: int) -> float:
     from PySide6.QtCore import QPoint, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from trayauth.core.broker import Broker
+    from trayauth.services.broker import Broker
     from trayauth.ui.session import TraySession
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -210,7 +210,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--idle", type=float, default=60.0)
     args = parser.parse_args()
-    from trayauth.devserver import ProviderServer
+    from trayauth.demo import ProviderServer
 
     py = sys.executable
     with tempfile.TemporaryDirectory(prefix="ta-bench-") as tmp_name, ProviderServer() as srv:

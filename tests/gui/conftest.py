@@ -143,9 +143,9 @@ class Rig:
     def __init__(
         self, config: Path, srv: Any, run: Runner, *, ui: str = "tray", clock: Clock | None = None
     ) -> None:
-        from trayauth.core.broker import Broker
-        from trayauth.core.presets import PresetCatalog
-        from trayauth.core.store import Store
+        from trayauth.domain.presets import PresetCatalog
+        from trayauth.services.broker import Broker
+        from trayauth.storage.store import Store
 
         self.config = config
         self.srv = srv
@@ -180,7 +180,7 @@ class Rig:
         return self.session
 
     def add(self, name: str, preset: str, settings: dict[str, str]) -> None:
-        from trayauth.core.model import Account
+        from trayauth.domain.model import Account
 
         self.broker.add(Account(name, preset, settings))
 

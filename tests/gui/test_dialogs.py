@@ -12,9 +12,9 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QDialog, QLineEdit, QPushButton
 
 from tests.gui.conftest import Rig, Runner, until
-from trayauth.core.config import AppSettings
-from trayauth.core.model import State
-from trayauth.core.presets import PresetCatalog
+from trayauth.domain.model import State
+from trayauth.domain.presets import PresetCatalog
+from trayauth.storage.config import AppSettings
 from trayauth.ui.dialogs.fields import FieldForm
 from trayauth.ui.dialogs.inspect import InspectDialog
 from trayauth.ui.dialogs.login import LoginDialog

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.gui.conftest import Clock, FakeTimers
-from trayauth.core.broker import BrokerEvent
+from trayauth.services.broker import BrokerEvent
 from trayauth.ui.notifier import Level, Note, Notifier
 
 

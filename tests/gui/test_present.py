@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from trayauth.core.broker import AccountView
-from trayauth.core.model import State
+from trayauth.domain.model import State
+from trayauth.services.broker import AccountView
 from trayauth.ui.present import (
     IconState,
     countdown,

@@ -12,7 +12,7 @@ from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from tests.gui.conftest import Clock, Rig, Runner, until
-from trayauth.core.model import State
+from trayauth.domain.model import State
 from trayauth.ui.dialogs.login import LoginDialog
 from trayauth.ui.present import IconState
 from trayauth.ui.tray import Tray

@@ -13,7 +13,8 @@ import pytest
 
 from tests.gui.conftest import Clock, Rig, Runner
 from tests.helpers import REPO
-from trayauth.core.agent import AlreadyRunning, request_token, socket_path, tray_running
+from trayauth.client import request_token, socket_path, tray_running
+from trayauth.services.agent import AlreadyRunning
 
 
 def cli(*argv: str) -> subprocess.CompletedProcess[str]:

@@ -216,9 +216,9 @@ OAUTH_FLOWS: tuple[FlowSpec, ...] = (
 
 def shipped_flows() -> list[FlowSpec]:
     """Every flow whose preset and flow module exist in this tree."""
-    from trayauth.core.errors import TrayauthError
-    from trayauth.core.flows import load_flow
-    from trayauth.core.presets import PresetCatalog
+    from trayauth.domain.errors import TrayauthError
+    from trayauth.domain.presets import PresetCatalog
+    from trayauth.flows import load_flow
 
     catalog = PresetCatalog()
     found = []

@@ -31,13 +31,13 @@ import pytest
 import pytest_asyncio
 
 from tests.hardening.rig import FLOWS, OAUTH_FLOWS, Clock, Figures, FlowSpec
-from trayauth.core.broker import Broker, BrokerEvent
-from trayauth.core.http import HttpPolicy
-from trayauth.core.model import Account, State
-from trayauth.core.presets import PresetCatalog
-from trayauth.core.scheduler import RenewalScheduler
-from trayauth.core.store import Store
-from trayauth.devserver import ProviderServer
+from trayauth.demo import ProviderServer
+from trayauth.domain.model import Account, State
+from trayauth.domain.presets import PresetCatalog
+from trayauth.net.http import HttpPolicy
+from trayauth.services.broker import Broker, BrokerEvent
+from trayauth.services.scheduler import RenewalScheduler
+from trayauth.storage.store import Store
 
 HOUR = 3600.0
 # The most awake seconds a due renewal may lag a resume: the longest timer the scheduler may arm.

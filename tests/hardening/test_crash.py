@@ -2,7 +2,7 @@
 
 Each case logs an account in against the provider server (in this process), makes its token due,
 and runs ``trayauth token`` as a real child process that SIGKILLs itself at one named point
-(:mod:`trayauth.core.faultpoints`), or that the test kills from outside while the provider holds
+(:mod:`trayauth.faultpoints`), or that the test kills from outside while the provider holds
 its refresh request. Before the restart the state the crash left is checked against where the
 kill landed (so a point that moves, or is never reached, fails its case). Then ``trayauth token``
 runs again, as a fresh process, with nothing injected. A case survives when:
@@ -58,15 +58,16 @@ import pytest
 
 from tests.hardening.rig import Figures, FlowSpec, clear_line, shipped_flows
 from tests.helpers import REPO, expire_now, run_cli, spawn_cli
-from trayauth.core import discovery, faultpoints
-from trayauth.core.broker import Broker
-from trayauth.core.http import HttpPolicy
-from trayauth.core.model import Account, TokenSet
-from trayauth.core.presets import PresetCatalog
-from trayauth.core.prompts import BrowserSignIn, RecordingAsker
-from trayauth.core.store import Store
-from trayauth.core.vault import VaultEntry
-from trayauth.devserver import ProviderServer
+from trayauth import faultpoints
+from trayauth.demo import ProviderServer
+from trayauth.domain.model import Account, TokenSet
+from trayauth.domain.presets import PresetCatalog
+from trayauth.domain.prompts import BrowserSignIn, RecordingAsker
+from trayauth.flows import discovery
+from trayauth.net.http import HttpPolicy
+from trayauth.services.broker import Broker
+from trayauth.storage.store import Store
+from trayauth.storage.vault import VaultEntry
 
 NAME = "acct"
 CHILD_TIMEOUT = 60.0  # generous: a stuck child fails its case, it never hangs the suite

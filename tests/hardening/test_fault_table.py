@@ -42,15 +42,15 @@ from tests.hardening.rig import (
     closed_port,
     shipped_flows,
 )
-from trayauth.core.broker import Broker, BrokerEvent
-from trayauth.core.errors import LoginRequired, TrayauthError
-from trayauth.core.http import HttpPolicy
-from trayauth.core.model import Account, TokenSet
-from trayauth.core.presets import PresetCatalog
-from trayauth.core.scheduler import RenewalScheduler
-from trayauth.core.store import Store
-from trayauth.core.tokens import renewal_margin
-from trayauth.devserver import ProviderServer
+from trayauth.demo import ProviderServer
+from trayauth.domain.errors import LoginRequired, TrayauthError
+from trayauth.domain.model import Account, TokenSet
+from trayauth.domain.presets import PresetCatalog
+from trayauth.domain.tokens import renewal_margin
+from trayauth.net.http import HttpPolicy
+from trayauth.services.broker import Broker, BrokerEvent
+from trayauth.services.scheduler import RenewalScheduler
+from trayauth.storage.store import Store
 
 MAX_ATTEMPTS = 4  # the HTTP policy's default
 # Every case talks plain HTTP to loopback; one TLS context for all spares ~30 ms of CA loading each.

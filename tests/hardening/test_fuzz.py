@@ -8,7 +8,7 @@ The parser must return a well-formed result or raise a ``TrayauthError`` whose m
 line; any other exception fails the test with hypothesis's smallest example.
 
 The valid documents are not written by hand: the real flows record them from the provider server
-(``trayauth.devserver``), and each flow is then replayed through the real HTTP policy over a
+(``trayauth.demo``), and each flow is then replayed through the real HTTP policy over a
 scripted transport with one answer mutated, so a vendor's parser meets the shapes its own server
 speaks. Every test counts the examples it ran into ``figures.fuzz`` and checks that its inputs
 reached every outcome the parser has (parsed and refused, found and missing …), so a strategy that
@@ -51,20 +51,11 @@ from hypothesis import strategies as st
 from tests.hardening.rig import FLOWS, OAUTH_FLOWS, Clock, Figures, FlowSpec, Sleeps, shipped_flows
 from tests.unit.test_store_config import EXAMPLE as CONFIG_EXAMPLE
 from tests.unit.test_store_config import toml_docs
-from trayauth.core import agent, discovery
-from trayauth.core.broker import Broker
-from trayauth.core.config import AppSettings, Config, dump_config, load_config, parse_config
-from trayauth.core.errors import RateLimited, TrayauthError
-from trayauth.core.flows import FLOWS as FLOW_NAMES
-from trayauth.core.flows import load_flow
-from trayauth.core.flows.base import FlowContext
-from trayauth.core.flows.device_code import DeviceAuthorization, parse_device_authorization
-from trayauth.core.flows.loopback import _REASONS, LoopbackRedirect
-from trayauth.core.flows.responses import _MISSING, pointer
-from trayauth.core.http import HttpPolicy, HttpResponse, check_url, parse_retry_after
-from trayauth.core.model import Account, TokenSet
-from trayauth.core.oauth import parse_callback, parse_token_response
-from trayauth.core.presets import (
+from trayauth import client
+from trayauth.demo import ProviderServer
+from trayauth.domain.errors import RateLimited, TrayauthError
+from trayauth.domain.model import Account, TokenSet
+from trayauth.domain.presets import (
     FIELD_KINDS,
     RENEW_MODES,
     TOKEN_FORMATS,
@@ -73,11 +64,21 @@ from trayauth.core.presets import (
     builtin_dir,
     parse_preset,
 )
-from trayauth.core.prompts import DeviceCode, Question
-from trayauth.core.store import Store
-from trayauth.core.tokens import expiry_from_fields, inspect_token, token_expiry
-from trayauth.core.vault import Vault, VaultEntry
-from trayauth.devserver import ProviderServer
+from trayauth.domain.prompts import DeviceCode, Question
+from trayauth.domain.tokens import expiry_from_fields, inspect_token, token_expiry
+from trayauth.flows import FLOWS as FLOW_NAMES
+from trayauth.flows import discovery, load_flow
+from trayauth.flows.base import FlowContext
+from trayauth.flows.device_code import DeviceAuthorization, parse_device_authorization
+from trayauth.net.http import HttpPolicy, HttpResponse, check_url, parse_retry_after
+from trayauth.net.loopback import _REASONS, LoopbackRedirect
+from trayauth.protocol.oauth import parse_callback, parse_token_response
+from trayauth.protocol.responses import _MISSING, pointer
+from trayauth.services import agent
+from trayauth.services.broker import Broker
+from trayauth.storage.config import AppSettings, Config, dump_config, load_config, parse_config
+from trayauth.storage.store import Store
+from trayauth.storage.vault import Vault, VaultEntry
 
 NOW = 1_700_000_000.0
 STATE = "st4te-" + "x" * 37
@@ -1112,7 +1113,7 @@ def test_vault_file(vault_rig: VaultRig, figures: Figures) -> None:
 
 def test_vault_key_file(vault_rig: VaultRig, figures: Figures) -> None:
     """The key file (key storage "file"): a key, or the project's own error; never a wrong key."""
-    from trayauth.core.keystore import KeyStore
+    from trayauth.storage.keystore import KeyStore
 
     rig = vault_rig
     key_file = rig.store.paths.key_file
@@ -1162,7 +1163,7 @@ def _plist(doc: Any, binary: bool) -> bytes:
 
 def test_autostart_files(tmp_path: Path, figures: Figures) -> None:
     """Start-at-login files a desktop or a hand edit may have changed: on or off, nothing else."""
-    from trayauth.core.autostart import APP_ID, LaunchAgent, XdgAutostart, desktop_entry, launch_agent
+    from trayauth.desktop.autostart import APP_ID, LaunchAgent, XdgAutostart, desktop_entry, launch_agent
 
     command = ["/usr/bin/trayauth", "tray"]
     desktop = desktop_entry(command)
@@ -1415,7 +1416,7 @@ class _ReplyServer:
     def __init__(self, directory: str) -> None:
         self.reply = b""
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.listener.bind(agent.socket_path(directory))
+        self.listener.bind(client.socket_path(directory))
         self.listener.listen(8)
         self.listener.settimeout(0.05)
         self.running = True
@@ -1467,15 +1468,15 @@ def test_agent_replies(figures: Figures, monkeypatch: pytest.MonkeyPatch) -> Non
     from trayauth.cli.fast import via_tray
 
     directory = tempfile.mkdtemp(prefix="ta-fuzz-")  # short: AF_UNIX paths are limited to ~100 bytes
-    monkeypatch.setattr("trayauth.core.paths.runtime_dir", lambda: Path(directory))
+    monkeypatch.setattr("trayauth.storage.paths.runtime_dir", lambda: Path(directory))
     server = _ReplyServer(directory)
     try:
 
         def check(reply: bytes) -> str:
             server.reply = reply
-            answer = agent.request_token("work", directory, timeout=2)
+            answer = client.request_token("work", directory, timeout=2)
             assert answer is None or isinstance(answer, dict)
-            pid = agent.tray_running(directory, timeout=2)
+            pid = client.tray_running(directory, timeout=2)
             assert pid is None or (isinstance(pid, int) and not isinstance(pid, bool))
             out, err = io.StringIO(), io.StringIO()
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -1496,5 +1497,5 @@ def test_agent_replies(figures: Figures, monkeypatch: pytest.MonkeyPatch) -> Non
     finally:
         server.close()
         with contextlib.suppress(OSError):
-            os.unlink(agent.socket_path(directory))
+            os.unlink(client.socket_path(directory))
         os.rmdir(directory)

@@ -47,15 +47,15 @@ from PySide6.QtCore import Qt, QTimer
 
 from tests.gui.conftest import OFFSCREEN_NOISE, until
 from tests.hardening.rig import FLOWS, OAUTH_FLOWS, Clock, Figures, FlowSpec
-from trayauth.core.broker import Broker, BrokerEvent
-from trayauth.core.http import HttpPolicy
-from trayauth.core.model import Account, State, TokenSet
-from trayauth.core.presets import PresetCatalog
-from trayauth.core.scheduler import BACKOFF_FIRST
-from trayauth.core.store import Store
-from trayauth.core.tokens import renew_at
-from trayauth.devserver import ProviderServer
-from trayauth.devserver.wire import Answer, Reply, Request
+from trayauth.demo import ProviderServer
+from trayauth.demo.wire import Answer, Reply, Request
+from trayauth.domain.model import Account, State, TokenSet
+from trayauth.domain.presets import PresetCatalog
+from trayauth.domain.tokens import renew_at
+from trayauth.net.http import HttpPolicy
+from trayauth.services.broker import Broker, BrokerEvent
+from trayauth.services.scheduler import BACKOFF_FIRST
+from trayauth.storage.store import Store
 
 pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore(*OFFSCREEN_NOISE)]
 

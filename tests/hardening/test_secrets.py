@@ -44,12 +44,12 @@ import pytest
 
 from tests.hardening.rig import Figures, files_under
 from tests.helpers import REPO, Result, run_cli
-from trayauth.core.errors import VaultError
-from trayauth.core.keystore import SERVICE, keyring_username, new_key
-from trayauth.core.model import TokenSet
-from trayauth.core.store import Store
-from trayauth.core.vault import VaultEntry
-from trayauth.devserver import ProviderServer
+from trayauth.demo import ProviderServer
+from trayauth.domain.errors import VaultError
+from trayauth.domain.model import TokenSet
+from trayauth.storage.keystore import SERVICE, keyring_username, new_key
+from trayauth.storage.store import Store
+from trayauth.storage.vault import VaultEntry
 
 T = TypeVar("T")
 TIMEOUT = 60
@@ -578,8 +578,8 @@ def test_every_flow_leaves_no_secret_outside_the_vault(
     assert srv.check("oauth", vault_tokens("oauth2-device").access_token)
 
     # ---- a tray: holds every token in memory, answers the CLI over its socket ---------------
-    from trayauth.core.agent import tray_running
-    from trayauth.core.paths import runtime_path
+    from trayauth.client import tray_running
+    from trayauth.storage.paths import runtime_path
 
     tray = subprocess.Popen(
         cli.argv(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO, umask=0

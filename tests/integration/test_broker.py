@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from trayauth.core.broker import Broker, BrokerEvent
-from trayauth.core.errors import LoginRequired
-from trayauth.core.http import HttpPolicy
-from trayauth.core.model import Account, State
-from trayauth.core.presets import PresetCatalog
-from trayauth.core.scheduler import RenewalScheduler
-from trayauth.core.store import Store
+from trayauth.domain.errors import LoginRequired
+from trayauth.domain.model import Account, State
+from trayauth.domain.presets import PresetCatalog
+from trayauth.net.http import HttpPolicy
+from trayauth.services.broker import Broker, BrokerEvent
+from trayauth.services.scheduler import RenewalScheduler
+from trayauth.storage.store import Store
 
 
 class Clock:

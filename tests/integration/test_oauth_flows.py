@@ -13,8 +13,8 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from trayauth.core import discovery
-from trayauth.core.errors import (
+from trayauth.demo import ProviderServer
+from trayauth.domain.errors import (
     CredentialsRejected,
     LoginCancelled,
     LoginRequired,
@@ -23,13 +23,12 @@ from trayauth.core.errors import (
     TrayauthError,
     UsageError,
 )
-from trayauth.core.flows import load_flow
-from trayauth.core.flows.base import FlowContext
-from trayauth.core.http import HttpPolicy
-from trayauth.core.model import Account, TokenSet
-from trayauth.core.presets import Preset, load_preset
-from trayauth.core.prompts import BrowserSignIn, DeviceCode, RecordingAsker
-from trayauth.devserver import ProviderServer
+from trayauth.domain.model import Account, TokenSet
+from trayauth.domain.presets import Preset, load_preset
+from trayauth.domain.prompts import BrowserSignIn, DeviceCode, RecordingAsker
+from trayauth.flows import discovery, load_flow
+from trayauth.flows.base import FlowContext
+from trayauth.net.http import HttpPolicy
 
 PUBLIC, CONFIDENTIAL, SECRET = "trayauth-public", "trayauth-confidential", "demo-client-secret"
 APP, APP_SECRET = "demo-attentive-app", "demo-attentive-client-secret"
@@ -508,9 +507,9 @@ async def test_device_code_needs_someone_to_show_the_code(srv: ProviderServer, h
 
 @pytest_asyncio.fixture
 async def broker(isolated: Any) -> AsyncIterator[Any]:
-    from trayauth.core.broker import Broker
-    from trayauth.core.presets import PresetCatalog
-    from trayauth.core.store import Store
+    from trayauth.domain.presets import PresetCatalog
+    from trayauth.services.broker import Broker
+    from trayauth.storage.store import Store
 
     b = Broker(Store.open(isolated), PresetCatalog())
     try:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from trayauth.core import autostart
+from trayauth.desktop import autostart
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGED_DESKTOP = REPO / "packaging" / "linux" / f"{autostart.APP_ID}.desktop"

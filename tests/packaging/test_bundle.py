@@ -23,7 +23,7 @@ import pytest
 
 from tests.helpers import stop_process
 from trayauth import __version__
-from trayauth.core import autostart
+from trayauth.desktop import autostart
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGING = REPO / "packaging"
@@ -207,13 +207,13 @@ def test_bundle_layout(bundle: Path) -> None:
 def test_bundle_carries_the_lazily_imported_modules(bundle: Path) -> None:
     from PyInstaller.archive.readers import CArchiveReader
 
-    from trayauth.core.flows import FLOWS
+    from trayauth.flows import FLOWS
 
     archive = CArchiveReader(str(bundle / "trayauth"))
     pyz = archive.open_embedded_archive(next(n for n in archive.toc if n.endswith(".pyz")))
     modules = set(pyz.toc)
-    wanted = {f"trayauth.core.flows.{name}" for name in FLOWS}
-    wanted |= {"trayauth.ui.app", "trayauth.devserver", "keyring.backends.SecretService"}
+    wanted = {f"trayauth.flows.{name}" for name in FLOWS}
+    wanted |= {"trayauth.ui.app", "trayauth.demo", "keyring.backends.SecretService"}
     wanted |= {"keyring.backends.macOS", "keyring.backends.Windows", "keyring.backends.fail"}
     assert wanted <= modules, sorted(wanted - modules)
     assert not {m for m in modules if m.startswith(("keyrings.alt", "pytest", "hypothesis"))}

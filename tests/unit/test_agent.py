@@ -14,18 +14,12 @@ from typing import Any
 
 import pytest
 
-from trayauth.core import agent
-from trayauth.core.agent import (
-    AgentServer,
-    AlreadyRunning,
-    InstanceLock,
-    request_token,
-    socket_path,
-    tray_running,
-)
-from trayauth.core.broker import AccountView
-from trayauth.core.errors import LoginRequired
-from trayauth.core.model import State, TokenSet
+from trayauth.client import request_token, socket_path, tray_running
+from trayauth.domain.errors import LoginRequired
+from trayauth.domain.model import State, TokenSet
+from trayauth.services import agent
+from trayauth.services.agent import AgentServer, AlreadyRunning, InstanceLock
+from trayauth.services.broker import AccountView
 
 
 class FakeBroker:
@@ -239,7 +233,7 @@ def test_the_client_imports_nothing_heavy() -> None:
     import sys
 
     code = (
-        "import sys; before = set(sys.modules); import trayauth.core.agent; "
+        "import sys; before = set(sys.modules); import trayauth.services.agent; "
         "print(' '.join(sorted(set(sys.modules) - before)))"
     )
     out = subprocess.run(

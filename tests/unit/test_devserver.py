@@ -17,7 +17,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from trayauth.devserver import ProviderServer, paseto
+from trayauth.demo import ProviderServer, paseto
 
 LOOPBACK = "http://127.0.0.1:54321/callback"
 
@@ -604,7 +604,7 @@ def test_imports_only_what_the_demo_may_ship() -> None:
     import sys
 
     code = (
-        "import sys, trayauth.devserver, trayauth.devserver.__main__;"
+        "import sys, trayauth.demo, trayauth.demo.__main__;"
         "tops = {m.split('.')[0] for m in sys.modules};"
         "print(sorted(tops & {'PySide6', 'httpx', 'qasync', 'authlib'}))"
     )

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from trayauth.core.errors import InsecureURL, NetworkError, ProviderError, RateLimited
-from trayauth.core.http import (
+from trayauth.domain.errors import InsecureURL, NetworkError, ProviderError, RateLimited
+from trayauth.net.http import (
     HttpPolicy,
     HttpResponse,
     check_url,

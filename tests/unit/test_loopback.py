@@ -11,14 +11,14 @@ from urllib.parse import urlencode
 import pytest
 import pytest_asyncio
 
-from trayauth.core import oauth
-from trayauth.core.errors import LoginCancelled, LoginRequired, LoginTimeout, TrayauthError
-from trayauth.core.flows import loopback
-from trayauth.core.flows.base import FlowContext
-from trayauth.core.http import HttpPolicy
-from trayauth.core.model import Account
-from trayauth.core.presets import load_preset
-from trayauth.core.prompts import BrowserSignIn, RecordingAsker
+from trayauth.domain.errors import LoginCancelled, LoginRequired, LoginTimeout, TrayauthError
+from trayauth.domain.model import Account
+from trayauth.domain.presets import load_preset
+from trayauth.domain.prompts import BrowserSignIn, RecordingAsker
+from trayauth.flows.base import FlowContext
+from trayauth.net import loopback
+from trayauth.net.http import HttpPolicy
+from trayauth.protocol import oauth
 
 STATE = "state-" + "x" * 40
 CODE = "the-secret-code-1234"

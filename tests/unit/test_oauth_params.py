@@ -15,17 +15,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trayauth.core import oauth
-from trayauth.core.discovery import well_known_urls
-from trayauth.core.errors import (
+from trayauth.domain.errors import (
     CredentialsRejected,
     LoginCancelled,
     ProviderError,
     TrayauthError,
     UsageError,
 )
-from trayauth.core.flows.device_code import parse_device_authorization
-from trayauth.core.http import HttpResponse
+from trayauth.flows.device_code import parse_device_authorization
+from trayauth.flows.discovery import well_known_urls
+from trayauth.net.http import HttpResponse
+from trayauth.protocol import oauth
 
 STATE = "s" * 43
 TOKEN_URL = "https://auth.example.com/token"

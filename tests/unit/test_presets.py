@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trayauth.core.errors import PresetError, UsageError
-from trayauth.core.presets import PresetCatalog, parse_preset
+from trayauth.domain.errors import PresetError, UsageError
+from trayauth.domain.presets import PresetCatalog, parse_preset
 
 ALL = [
     "sentiance",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from trayauth.core.atomic import write_atomic
+from trayauth.storage.atomic import write_atomic
 
 
 def mode_of(path: Path) -> int:
@@ -70,7 +70,7 @@ def test_missing_directory_is_an_error_not_a_partial_file(tmp_path: Path) -> Non
 WRITER = """
 import sys
 from pathlib import Path
-from trayauth.core.atomic import write_atomic
+from trayauth.storage.atomic import write_atomic
 target = Path(sys.argv[1])
 a, b = b"A" * 400_000, b"B" * 300_000
 print("ready", flush=True)

@@ -13,9 +13,9 @@ import tomli_w
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from trayauth.core.config import AppSettings, Config, ConfigStore, load_config, looks_secret
-from trayauth.core.errors import AccountExists, AccountNotFound, ConfigError, UsageError
-from trayauth.core.model import Account
+from trayauth.domain.errors import AccountExists, AccountNotFound, ConfigError, UsageError
+from trayauth.domain.model import Account
+from trayauth.storage.config import AppSettings, Config, ConfigStore, load_config, looks_secret
 
 EXAMPLE = """\
 [app]
@@ -240,8 +240,8 @@ def test_an_unreadable_file_is_a_config_error(store: ConfigStore) -> None:
 ADDER = """
 import sys
 from pathlib import Path
-from trayauth.core.config import ConfigStore
-from trayauth.core.model import Account
+from trayauth.storage.config import ConfigStore
+from trayauth.domain.model import Account
 store = ConfigStore(Path(sys.argv[1]))
 for i in range(int(sys.argv[3])):
     store.add_account(Account(f"{sys.argv[2]}-{i}", "bearer", {"base_url": "https://x"}))
@@ -331,7 +331,7 @@ def test_whatever_we_write_we_read_back(
 def test_secrets_go_to_the_vault_and_only_there(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import keyring.core
 
-    from trayauth.core.store import Store
+    from trayauth.storage.store import Store
 
     monkeypatch.setattr(keyring.core, "_keyring_backend", None)  # re-read PYTHON_KEYRING_BACKEND
 

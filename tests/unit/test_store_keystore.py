@@ -14,9 +14,9 @@ import keyring.core
 import pytest
 from keyring.backend import KeyringBackend
 
-from trayauth.core.errors import KeyringUnavailable, UsageError, VaultError
-from trayauth.core.keystore import SERVICE, KeyLocation, KeyStore
-from trayauth.core.paths import Paths
+from trayauth.domain.errors import KeyringUnavailable, UsageError, VaultError
+from trayauth.storage.keystore import SERVICE, KeyLocation, KeyStore
+from trayauth.storage.paths import Paths
 
 FILE_BACKEND = "keyrings.alt.file.PlaintextKeyring"
 FAIL_BACKEND = "keyring.backends.fail.Keyring"
@@ -219,7 +219,7 @@ def test_the_key_file_holds_the_vault_id_and_the_reason(
 
 READ_ENTRY = """
 import sys
-from trayauth.core.store import Store
+from trayauth.storage.store import Store
 store = Store.open()
 store.config.load()
 assert store.vault.entry("w").secrets == {"password": "pw"}
@@ -238,8 +238,8 @@ def read_in_subprocess() -> str:
 
 def test_the_read_path_imports_only_what_it_needs(paths: Paths, monkeypatch: pytest.MonkeyPatch) -> None:
     """Start-up time: no filelock or platformdirs on a read; keyring only when the key is in it."""
-    from trayauth.core.store import Store
-    from trayauth.core.vault import VaultEntry
+    from trayauth.storage.store import Store
+    from trayauth.storage.vault import VaultEntry
 
     Store.open(paths.root).vault.update("w", lambda e: VaultEntry(secrets={"password": "pw"}))
     assert read_in_subprocess() == "['keyring']"

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from trayauth.core.errors import TrayauthError
-from trayauth.core.locks import AccountLock, account_lock_path
-from trayauth.core.paths import Paths
+from trayauth.domain.errors import TrayauthError
+from trayauth.storage.locks import AccountLock, account_lock_path
+from trayauth.storage.paths import Paths
 
 
 @pytest.fixture
@@ -83,8 +83,8 @@ async def test_async_timeout_uses_the_injected_clock(paths: Paths) -> None:
 HOLDER = """
 import sys, time
 from pathlib import Path
-from trayauth.core.locks import AccountLock
-from trayauth.core.paths import Paths
+from trayauth.storage.locks import AccountLock
+from trayauth.storage.paths import Paths
 with AccountLock(Paths.from_root(Path(sys.argv[1])), "w"):
     print("held", flush=True)
     sys.stdin.readline()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from trayauth.core.paths import Paths, config_dir, ensure_private_dir, runtime_dir, runtime_path
+from trayauth.storage.paths import Paths, config_dir, ensure_private_dir, runtime_dir, runtime_path
 
 
 def test_config_dir_follows_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -93,7 +93,8 @@ def test_ensure_private_dir_refuses_another_users_dir(tmp_path: Path) -> None:
 def test_resolving_paths_is_light(tmp_path: Path) -> None:
     """With TRAYAUTH_CONFIG_DIR set, the CLI's hot path must not pay for platformdirs."""
     code = (
-        "import sys; from trayauth.core.paths import Paths, runtime_path; Paths.default(); runtime_path(); "
+        "import sys; from trayauth.storage.paths import Paths, runtime_path; "
+        "Paths.default(); runtime_path(); "
         "print(sorted(m for m in ('platformdirs', 'filelock', 'keyring') if m in sys.modules))"
     )
     env = {**os.environ, "TRAYAUTH_CONFIG_DIR": str(tmp_path)}

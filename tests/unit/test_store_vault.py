@@ -14,11 +14,11 @@ import keyring
 import keyring.core
 import pytest
 
-from trayauth.core.errors import KeyringUnavailable, VaultError
-from trayauth.core.keystore import SERVICE, KeyStore
-from trayauth.core.model import TokenSet
-from trayauth.core.paths import Paths
-from trayauth.core.vault import Vault, VaultEntry
+from trayauth.domain.errors import KeyringUnavailable, VaultError
+from trayauth.domain.model import TokenSet
+from trayauth.storage.keystore import SERVICE, KeyStore
+from trayauth.storage.paths import Paths
+from trayauth.storage.vault import Vault, VaultEntry
 
 FILE_BACKEND = "keyrings.alt.file.PlaintextKeyring"
 
@@ -239,10 +239,10 @@ UPDATER = """
 import sys
 from dataclasses import replace
 from pathlib import Path
-from trayauth.core.keystore import KeyStore
-from trayauth.core.model import TokenSet
-from trayauth.core.paths import Paths
-from trayauth.core.vault import Vault, VaultEntry
+from trayauth.storage.keystore import KeyStore
+from trayauth.domain.model import TokenSet
+from trayauth.storage.paths import Paths
+from trayauth.storage.vault import Vault, VaultEntry
 
 paths = Paths.from_root(Path(sys.argv[1]))
 me, rounds = sys.argv[2], int(sys.argv[3])

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trayauth.core.errors import ProviderError
-from trayauth.core.model import State, TokenSet
-from trayauth.core.tokens import (
+from trayauth.domain.errors import ProviderError
+from trayauth.domain.model import State, TokenSet
+from trayauth.domain.tokens import (
     expiry_from_fields,
     inspect_token,
     needs_renewal,

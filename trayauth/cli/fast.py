@@ -16,8 +16,8 @@ def format_output(command: str, token: str) -> str:
 def via_tray(command: str, name: str) -> int | None:
     """The exit code when the tray answered, None when no tray runs (the caller goes direct)."""
     try:
-        from trayauth.core.agent import request_token
-        from trayauth.core.paths import runtime_dir
+        from trayauth.client import request_token
+        from trayauth.storage.paths import runtime_dir
     except ImportError:
         return None
     try:

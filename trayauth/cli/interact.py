@@ -13,9 +13,9 @@ import threading
 import time
 from collections.abc import Iterable
 
-from trayauth.core.errors import TrayauthError, UsageError
-from trayauth.core.presets import Field, Preset
-from trayauth.core.prompts import BrowserSignIn, DeviceCode, Question
+from trayauth.domain.errors import TrayauthError, UsageError
+from trayauth.domain.presets import Field, Preset
+from trayauth.domain.prompts import BrowserSignIn, DeviceCode, Question
 
 
 def secret_fields_to_ask(preset: Preset, extra: Iterable[str]) -> list[Field]:

@@ -10,10 +10,10 @@ from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from trayauth.core.errors import TrayauthError, UsageError
+from trayauth.domain.errors import TrayauthError, UsageError
 
 if TYPE_CHECKING:
-    from trayauth.core.broker import AccountView, Broker
+    from trayauth.services.broker import AccountView, Broker
 
 T = TypeVar("T")
 
@@ -41,7 +41,7 @@ def err(line: str) -> None:
 
 
 def _broker() -> Broker:
-    from trayauth.core.broker import Broker
+    from trayauth.services.broker import Broker
 
     return Broker.open()
 
@@ -64,8 +64,8 @@ def _fallback_note(broker: Broker) -> None:
 
 
 def cmd_providers(args: argparse.Namespace) -> int:
-    from trayauth.core.paths import Paths
-    from trayauth.core.presets import PresetCatalog
+    from trayauth.domain.presets import PresetCatalog
+    from trayauth.storage.paths import Paths
 
     presets, errors = PresetCatalog(Paths.default().presets_dir).all()
     if args.json:
@@ -94,8 +94,8 @@ def _parse_settings(pairs: list[str]) -> dict[str, str]:
 
 
 def cmd_add(args: argparse.Namespace) -> int:
-    from trayauth.core.http import check_url
-    from trayauth.core.model import Account
+    from trayauth.domain.model import Account
+    from trayauth.net.http import check_url
 
     broker = _broker()
     preset = broker.presets.get(args.preset)
@@ -258,19 +258,19 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_status(_args: argparse.Namespace) -> int:
-    from trayauth.core.paths import Paths
+    from trayauth.storage.paths import Paths
 
     paths = Paths.default()
     pid = None
     try:
-        from trayauth.core.agent import tray_running
+        from trayauth.client import tray_running
 
         pid = tray_running(paths.runtime_dir)
     except (ImportError, OSError):
         pid = None
     print(f"tray: running (pid {pid})" if pid else "tray: not running")
     print(f"config: {paths.config_file}")
-    from trayauth.core.store import Store
+    from trayauth.storage.store import Store
 
     location = Store.open(paths.root).vault.key_location()
     print(f"secrets: encrypted in {paths.vault_file}, key in {location.description}")

@@ -13,8 +13,8 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QFileSystemWatcher, QObject, Signal
 
-from trayauth.core.broker import AccountView, Broker, BrokerEvent
-from trayauth.core.errors import TrayauthError
+from trayauth.domain.errors import TrayauthError
+from trayauth.services.broker import AccountView, Broker, BrokerEvent
 from trayauth.ui.clipboard import Timer, TimerFactory, qt_timer
 from trayauth.ui.present import next_change
 

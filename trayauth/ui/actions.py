@@ -19,13 +19,13 @@ from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
 
-from trayauth.core.errors import LoginRequired, TrayauthError
+from trayauth.domain.errors import LoginRequired, TrayauthError
 from trayauth.ui.present import format_header, left_phrase
 
 if TYPE_CHECKING:
-    from trayauth.core.broker import Broker
-    from trayauth.core.config import AppSettings
-    from trayauth.core.model import TokenSet
+    from trayauth.domain.model import TokenSet
+    from trayauth.services.broker import Broker
+    from trayauth.storage.config import AppSettings
     from trayauth.ui.accounts import AccountList
     from trayauth.ui.appsettings import AppSettingsCache
     from trayauth.ui.clipboard import SecretClipboard

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from trayauth.ui.display import display_problem
 
 if TYPE_CHECKING:
-    from trayauth.core.broker import Broker
+    from trayauth.services.broker import Broker
     from trayauth.ui.session import TraySession
 
 APP_ID = "io.github.trayauth.TrayAuth"
@@ -47,7 +47,7 @@ def broken_binding(pyside_version: str, python: tuple[int, int]) -> bool:
 
 
 def _already_running(runtime_dir: Path) -> int | None:
-    from trayauth.core.agent import tray_running
+    from trayauth.client import tray_running
 
     try:
         return tray_running(runtime_dir)
@@ -62,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if problem:
         _say(problem)
         return 1
-    from trayauth.core.paths import Paths
+    from trayauth.storage.paths import Paths
 
     paths = Paths.from_root(Path(args.config_dir)) if args.config_dir else Paths.default()
     pid = _already_running(paths.runtime_dir)
@@ -71,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
     def open_broker() -> Broker:
-        from trayauth.core.broker import Broker
+        from trayauth.services.broker import Broker
 
         return Broker.open(Path(args.config_dir) if args.config_dir else None)
 
@@ -97,13 +97,13 @@ def main_demo(argv: Sequence[str] | None = None) -> int:
         os.environ.setdefault("TRAYAUTH_KEY_STORAGE", "file")
     # The CLI finds this tray (and its accounts) through the same variable.
     os.environ["TRAYAUTH_CONFIG_DIR"] = str(root)
-    from trayauth.core.paths import Paths
+    from trayauth.storage.paths import Paths
 
     pid = _already_running(Paths.from_root(root).runtime_dir)
     if pid:
         _say(f"a demo tray is already running on {root} (pid {pid})")
         return 0
-    from trayauth.devserver import ProviderServer
+    from trayauth.demo import ProviderServer
 
     srv = ProviderServer().start()
     try:
@@ -111,7 +111,7 @@ def main_demo(argv: Sequence[str] | None = None) -> int:
         _say(f"try: TRAYAUTH_CONFIG_DIR={root} trayauth header sentiance-demo")
 
         def open_broker() -> Broker:
-            from trayauth.core.broker import Broker
+            from trayauth.services.broker import Broker
 
             return Broker.open(root)
 
@@ -135,7 +135,7 @@ def run_tray(
     browser_login: bool = True,
 ) -> int:
     """Qt, the qasync loop, the session; returns the exit code. Never a Qt abort or traceback."""
-    from trayauth.core.errors import TrayauthError
+    from trayauth.domain.errors import TrayauthError
 
     try:
         broker = open_broker()
@@ -155,7 +155,7 @@ def run_tray(
             "install PySide6-Essentials<6.12 (or use Python 3.12+)"
         )
 
-    from trayauth.core.agent import AlreadyRunning
+    from trayauth.services.agent import AlreadyRunning
     from trayauth.ui.icons import app_icon
     from trayauth.ui.session import TraySession
 

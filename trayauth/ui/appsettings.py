@@ -7,8 +7,8 @@ file changes or the settings dialog saves.
 
 from __future__ import annotations
 
-from trayauth.core.config import AppSettings, ConfigStore
-from trayauth.core.errors import TrayauthError
+from trayauth.domain.errors import TrayauthError
+from trayauth.storage.config import AppSettings, ConfigStore
 
 
 class AppSettingsCache:

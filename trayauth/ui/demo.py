@@ -15,12 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from trayauth.core.errors import AccountExists, TrayauthError
-from trayauth.core.model import Account
+from trayauth.domain.errors import AccountExists, TrayauthError
+from trayauth.domain.model import Account
 
 if TYPE_CHECKING:
-    from trayauth.core.broker import Broker
-    from trayauth.devserver import ProviderServer
+    from trayauth.demo import ProviderServer
+    from trayauth.services.broker import Broker
 
 # Short lives so renewal is visible within minutes (seconds).
 LIFETIMES = {"sentiance": 180, "senseye": 150, "sensos": 240, "amino": 120, "oauth": 300}
@@ -150,7 +150,7 @@ async def log_in(
     broker: Broker, accounts: list[DemoAccount], open_browser: Callable[[str], bool]
 ) -> list[str]:
     """Log every demo account in; returns the problems (one line each), never raises."""
-    from trayauth.core.prompts import RecordingAsker
+    from trayauth.domain.prompts import RecordingAsker
 
     problems: list[str] = []
     for item in accounts:

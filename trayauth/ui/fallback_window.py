@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from trayauth.core.model import State
+from trayauth.domain.model import State
 from trayauth.ui.dialogs.fields import mute
 from trayauth.ui.icons import app_icon, dot_icon
 from trayauth.ui.notifier import Level, Note

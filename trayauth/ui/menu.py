@@ -16,8 +16,8 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu
 
-from trayauth.core.broker import AccountView
-from trayauth.core.model import State
+from trayauth.domain.model import State
+from trayauth.services.broker import AccountView
 from trayauth.ui.icons import dot_icon
 from trayauth.ui.present import clock_time, row_label, state_of_view, status_word
 

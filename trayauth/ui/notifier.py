@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from trayauth.core.broker import BrokerEvent
+from trayauth.services.broker import BrokerEvent
 from trayauth.ui.clipboard import Timer, TimerFactory, qt_timer
 
 COALESCE = 1.5

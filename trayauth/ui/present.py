@@ -11,8 +11,8 @@ import enum
 import time
 from collections.abc import Collection, Iterable, Sequence
 
-from trayauth.core.broker import AccountView
-from trayauth.core.model import State
+from trayauth.domain.model import State
+from trayauth.services.broker import AccountView
 
 TOOLTIP_ROWS = 12
 

@@ -17,10 +17,10 @@ from collections.abc import Callable
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QSystemTrayIcon
 
-from trayauth.core.agent import AgentServer
-from trayauth.core.broker import Broker
-from trayauth.core.errors import TrayauthError
-from trayauth.core.scheduler import RenewalScheduler
+from trayauth.domain.errors import TrayauthError
+from trayauth.services.agent import AgentServer
+from trayauth.services.broker import Broker
+from trayauth.services.scheduler import RenewalScheduler
 from trayauth.ui.accounts import AccountList
 from trayauth.ui.actions import Actions, ask_confirm, open_in_browser
 from trayauth.ui.appsettings import AppSettingsCache

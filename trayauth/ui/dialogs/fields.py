@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping
 from PySide6.QtGui import QAction, QIcon, QPalette
 from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
-from trayauth.core.errors import TrayauthError
-from trayauth.core.presets import Field
+from trayauth.domain.errors import TrayauthError
+from trayauth.domain.presets import Field
 
 ERROR_STYLE = "color: #c62828;"
 
@@ -92,7 +92,7 @@ class FieldRow:
                 return f"{self.field.label} is required"
             return None
         if self.field.kind == "url":
-            from trayauth.core.http import check_url
+            from trayauth.net.http import check_url
 
             try:
                 check_url(value)

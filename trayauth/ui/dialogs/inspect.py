@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from trayauth.core.tokens import Inspection
+from trayauth.domain.tokens import Inspection
 from trayauth.ui.present import left_text
 
 KINDS = {

@@ -34,17 +34,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from trayauth.core.config import account_name_problem
-from trayauth.core.errors import AccountExists, TrayauthError
-from trayauth.core.model import Account
-from trayauth.core.presets import Preset
-from trayauth.core.prompts import BrowserSignIn, DeviceCode, Question
+from trayauth.domain.errors import AccountExists, TrayauthError
+from trayauth.domain.model import Account
+from trayauth.domain.presets import Preset
+from trayauth.domain.prompts import BrowserSignIn, DeviceCode, Question
+from trayauth.storage.config import account_name_problem
 from trayauth.ui.dialogs.fields import ERROR_STYLE, FieldForm, mute
 from trayauth.ui.dialogs.signin import BrowserSignInPanel, DeviceCodePanel
 
 if TYPE_CHECKING:
-    from trayauth.core.broker import Broker
-    from trayauth.core.model import TokenSet
+    from trayauth.domain.model import TokenSet
+    from trayauth.services.broker import Broker
     from trayauth.ui.tasks import Tasks
 
 

@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from trayauth.core.config import AppSettings, ConfigStore
-from trayauth.core.errors import TrayauthError
+from trayauth.domain.errors import TrayauthError
+from trayauth.storage.config import AppSettings, ConfigStore
 from trayauth.ui.dialogs.fields import ERROR_STYLE, mute
 
 HEADER_FORMATS = ("Authorization: Bearer {token}", "Bearer {token}")
@@ -32,7 +32,7 @@ HEADER_FORMATS = ("Authorization: Bearer {token}", "Bearer {token}")
 
 def load_autostart() -> ModuleType | None:
     try:
-        from trayauth.core import autostart
+        from trayauth.desktop import autostart
     except ImportError:
         return None
     return autostart

@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from trayauth.core.errors import TrayauthError
-from trayauth.core.prompts import BrowserSignIn, DeviceCode
+from trayauth.domain.errors import TrayauthError
+from trayauth.domain.prompts import BrowserSignIn, DeviceCode
 from trayauth.ui.dialogs.fields import ERROR_STYLE
 from trayauth.ui.present import left_text
 

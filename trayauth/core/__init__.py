@@ -1,1 +1,0 @@
-"""The headless core: no Qt here, so the CLI and non-GUI tests stay light."""

@@ -1,0 +1,76 @@
+"""The state every vendor handler shares: clock, settings, issued tokens, codes, keys, accounts.
+
+One object passed to pure handler functions, rather than a server class the vendors subclass, so a
+vendor module is just its routes and the server module is just HTTP plumbing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from trayauth.demo.accounts import Accounts
+from trayauth.demo.device import DeviceBook
+from trayauth.demo.grants import CodeBook, TokenBook
+from trayauth.demo.mint import Mint
+from trayauth.demo.ratelimit import SlidingWindow
+
+VENDORS = ("sentiance", "senseye", "sensos", "attentive", "amino", "oauth")
+
+
+@dataclass
+class Settings:
+    """Knobs tests turn; the defaults follow the vendors' documented behaviour."""
+
+    # Access-token lifetime in seconds (None: never expires, as Attentive's OAuth tokens).
+    lifetimes: dict[str, float | None] = field(
+        default_factory=lambda: {
+            "sentiance": 3600,
+            "senseye": 86400,
+            "sensos": 36000,
+            "amino": 3600,
+            "oauth": 3600,
+            "attentive": None,
+        }
+    )
+    # Refresh-token lifetime (None: until spent or revoked). Amino says its refresh tokens expire.
+    refresh_lifetimes: dict[str, float | None] = field(default_factory=lambda: {"amino": 30 * 86400.0})
+    # Requests allowed per window on a vendor's token endpoint (None: unlimited).
+    rate_limits: dict[str, int | None] = field(default_factory=lambda: {"senseye": 10})
+    rate_window: float = 60.0
+    # One-time code lifetimes: Sentiance's is "short-lived", Attentive's 2 minutes, ours 60 s.
+    code_ttl: dict[str, float] = field(
+        default_factory=lambda: {"sentiance": 60, "attentive": 120, "oauth": 60}
+    )
+    device_expires_in: int = 600
+    device_interval: int = 5
+    # Amino's JWT `exp` is this much later than `expires_at_timestamp`: the client must trust the latter.
+    amino_claim_skew: float = 86400
+
+
+class Context:
+    def __init__(self, now: Callable[[], float], base_url: Callable[[str], str]) -> None:
+        self.now = now
+        self.base_url = base_url
+        self.settings = Settings()
+        self.accounts = Accounts()
+        self.mint = Mint()
+        self.book = TokenBook(now)
+        self.codes = {vendor: CodeBook(now) for vendor in ("sentiance", "attentive", "oauth")}
+        self.devices = DeviceBook(now)
+        self.limiter = SlidingWindow(now)
+
+    def expires_at(self, vendor: str) -> float | None:
+        lifetime = self.settings.lifetimes.get(vendor)
+        return None if lifetime is None else self.now() + lifetime
+
+    def subject(self, vendor: str, token: str | None) -> str | None:
+        """Who a bearer token speaks for, if it is valid now (issued here or minted by a test)."""
+        if not token:
+            return None
+        issued = self.book.lookup(vendor, token)
+        if issued is not None:
+            return issued.sub
+        if vendor == "attentive":
+            return self.accounts.api_key_app(token)
+        return None

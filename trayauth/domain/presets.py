@@ -1,0 +1,261 @@
+"""Provider presets: data files, not classes.
+
+A preset is one TOML file naming its flow, how it renews, and the field schema that both the CLI
+prompts and the tray's dialogs are generated from. Built-in presets live in the package's
+``resources/presets``; a user drops their own in ``<config dir>/presets`` (same format) and it
+wins over a built-in of the same id. Loading one preset reads one file: the CLI's fast path must
+not parse every preset.
+
+The flow is named either as ``flow = "steps"`` with its options in an ``[options]`` table, or as a
+``[flow]`` table with ``name = "steps"`` beside the options.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from trayauth.domain.errors import PresetError, UsageError
+
+RENEW_MODES = ("refresh", "relogin", "none")
+FIELD_KINDS = ("text", "url", "secret", "scopes")
+TOKEN_FORMATS = ("auto", "jwt", "paseto", "opaque")
+_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+Renew = Literal["refresh", "relogin", "none"]
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One input of a preset: a setting (kept in the config file) or a secret (kept in the vault)."""
+
+    key: str
+    label: str
+    kind: str = "text"
+    secret: bool = False
+    required: bool = False
+    default: str = ""
+    help: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "label": self.label,
+            "kind": self.kind,
+            "secret": self.secret,
+            "required": self.required,
+            "default": self.default,
+            "help": self.help,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Preset:
+    id: str
+    label: str
+    flow: str
+    renew: Renew
+    fields: tuple[Field, ...]
+    description: str = ""
+    keep_secrets: bool = False
+    token_format: str = "auto"
+    options: Mapping[str, Any] = field(default_factory=dict)
+    source: str = "built-in"
+
+    def field(self, key: str) -> Field | None:
+        for f in self.fields:
+            if f.key == key:
+                return f
+        return None
+
+    @property
+    def setting_fields(self) -> tuple[Field, ...]:
+        return tuple(f for f in self.fields if not f.secret)
+
+    @property
+    def secret_fields(self) -> tuple[Field, ...]:
+        return tuple(f for f in self.fields if f.secret)
+
+    @property
+    def interactive(self) -> bool:
+        """Whether logging in needs a browser or a device code, not just typed secrets."""
+        return self.flow in ("authorization_code", "device_code")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "label": self.label,
+            "description": self.description,
+            "flow": self.flow,
+            "renew": self.renew,
+            "keep_secrets": self.keep_secrets,
+            "token_format": self.token_format,
+            "source": self.source,
+            "fields": [f.to_json() for f in self.fields],
+        }
+
+
+def builtin_dir() -> Path:
+    return Path(__file__).resolve().parent.parent / "resources" / "presets"
+
+
+def _str(data: Mapping[str, Any], key: str, where: str, *, default: str | None = None) -> str:
+    value = data.get(key, default)
+    if not isinstance(value, str):
+        if value is None:
+            raise PresetError(f"{where}: missing {key!r}")
+        raise PresetError(f"{where}: {key!r} must be a string")
+    return value
+
+
+def _bool(data: Mapping[str, Any], key: str, where: str) -> bool:
+    value = data.get(key, False)
+    if not isinstance(value, bool):
+        raise PresetError(f"{where}: {key!r} must be true or false")
+    return value
+
+
+def _parse_field(raw: Any, where: str) -> Field:
+    if not isinstance(raw, dict):
+        raise PresetError(f"{where}: each [[fields]] entry must be a table")
+    key = _str(raw, "key", where)
+    if not _KEY_RE.match(key):
+        raise PresetError(f"{where}: field key {key!r} must be lower-case letters, digits, _")
+    secret = _bool(raw, "secret", where)
+    kind = _str(raw, "kind", where, default="secret" if secret else "text")
+    if kind not in FIELD_KINDS:
+        raise PresetError(f"{where}: field {key!r} has unknown kind {kind!r}")
+    if kind == "secret":
+        secret = True
+    default = _str(raw, "default", where, default="")
+    if secret and default:
+        raise PresetError(f"{where}: secret field {key!r} cannot have a default")
+    return Field(
+        key=key,
+        label=_str(raw, "label", where, default=key),
+        kind=kind,
+        secret=secret,
+        required=_bool(raw, "required", where),
+        default=default,
+        help=_str(raw, "help", where, default=""),
+    )
+
+
+def parse_preset(data: Mapping[str, Any], *, source: str = "built-in") -> Preset:
+    """Validate one preset's data; every problem is a PresetError naming the file."""
+    where = f"preset {source}"
+    pid = _str(data, "id", where)
+    if not _ID_RE.match(pid):
+        raise PresetError(f"{where}: id {pid!r} must be lower-case letters, digits, - and _")
+    where = f"preset {pid!r} ({source})"
+    renew = _str(data, "renew", where, default="none")
+    if renew not in RENEW_MODES:
+        raise PresetError(f"{where}: renew must be one of {', '.join(RENEW_MODES)}")
+    token_format = _str(data, "token_format", where, default="auto")
+    if token_format not in TOKEN_FORMATS:
+        raise PresetError(f"{where}: token_format must be one of {', '.join(TOKEN_FORMATS)}")
+    raw_fields = data.get("fields", [])
+    if not isinstance(raw_fields, list):
+        raise PresetError(f"{where}: fields must be an array of tables ([[fields]])")
+    fields = tuple(_parse_field(f, where) for f in raw_fields)
+    keys = [f.key for f in fields]
+    if len(set(keys)) != len(keys):
+        raise PresetError(f"{where}: a field key is used twice")
+    options: Any = {}
+    flow_table = data.get("flow")
+    flow_name: str
+    if isinstance(flow_table, dict):
+        # `[flow]` table form: name = "…" plus the options.
+        flow_name = _str(flow_table, "name", where)
+        options = {k: v for k, v in flow_table.items() if k != "name"}
+    else:
+        flow_name = _str(data, "flow", where)
+        options = data.get("options", {})
+    if not isinstance(options, dict):
+        raise PresetError(f"{where}: flow options must be a table")
+    from trayauth.flows import FLOWS
+
+    if flow_name not in FLOWS:
+        raise PresetError(f"{where}: unknown flow {flow_name!r}; known: {', '.join(FLOWS)}")
+    return Preset(
+        id=pid,
+        label=_str(data, "label", where, default=pid),
+        description=_str(data, "description", where, default=""),
+        flow=flow_name,
+        renew=renew,  # type: ignore[arg-type]
+        fields=fields,
+        keep_secrets=_bool(data, "keep_secrets", where),
+        token_format=token_format,
+        options=options,
+        source=source,
+    )
+
+
+def _read(path: Path, source: str) -> Preset:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PresetError(f"preset file {path} cannot be read: {exc.__class__.__name__}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise PresetError(f"preset file {path} is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise PresetError(f"preset file {path} is not valid TOML: nested too deeply") from None
+    preset = parse_preset(data, source=source)
+    if preset.id != path.stem:
+        raise PresetError(f"preset file {path} declares id {preset.id!r}; name the file {preset.id}.toml")
+    return preset
+
+
+class PresetCatalog:
+    """Built-in presets plus the user's own; one file is read per preset asked for."""
+
+    def __init__(self, user_dir: Path | None = None, builtin: Path | None = None) -> None:
+        self.user_dir = user_dir
+        self.builtin = builtin or builtin_dir()
+        self._cache: dict[str, Preset] = {}
+
+    def get(self, preset_id: str) -> Preset:
+        if preset_id in self._cache:
+            return self._cache[preset_id]
+        if not _ID_RE.match(preset_id):
+            raise UsageError(f"unknown preset {preset_id!r}", hint="see 'trayauth providers'")
+        if self.user_dir is not None:
+            user_file = self.user_dir / f"{preset_id}.toml"
+            if user_file.is_file():
+                preset = _read(user_file, str(user_file))
+                self._cache[preset_id] = preset
+                return preset
+        path = self.builtin / f"{preset_id}.toml"
+        if not path.is_file():
+            raise UsageError(f"unknown preset {preset_id!r}", hint="see 'trayauth providers'")
+        preset = _read(path, "built-in")
+        self._cache[preset_id] = preset
+        return preset
+
+    def ids(self) -> list[str]:
+        found = {p.stem for p in self.builtin.glob("*.toml")}
+        if self.user_dir is not None and self.user_dir.is_dir():
+            found |= {p.stem for p in self.user_dir.glob("*.toml")}
+        return sorted(found)
+
+    def all(self) -> tuple[list[Preset], list[PresetError]]:
+        """Every loadable preset, and the errors of the user's broken ones (shown, not fatal)."""
+        presets: list[Preset] = []
+        errors: list[PresetError] = []
+        for pid in self.ids():
+            try:
+                presets.append(self.get(pid))
+            except PresetError as exc:
+                errors.append(exc)
+            except UsageError:
+                continue
+        return presets, errors
+
+
+def load_preset(preset_id: str, user_dir: Path | None = None) -> Preset:
+    return PresetCatalog(user_dir).get(preset_id)

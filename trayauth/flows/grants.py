@@ -1,0 +1,93 @@
+"""The token endpoint: the single place a grant is sent, so every grant maps RFC 6749 §5.2 errors
+the same way and every request goes through the one HTTP policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from trayauth.domain.errors import LoginRequired, NetworkError
+from trayauth.flows import discovery
+from trayauth.protocol.oauth import ClientAuth, auth_method, parse_token_response, split_scopes
+
+if TYPE_CHECKING:
+    from trayauth.domain.model import TokenSet
+    from trayauth.flows.base import FlowContext
+
+
+async def request_token(
+    ctx: FlowContext,
+    url: str,
+    form: Mapping[str, str],
+    *,
+    grant: str,
+    client: ClientAuth,
+    secrets: Iterable[str] = (),
+    requested_scopes: Sequence[str] = (),
+) -> TokenSet:
+    """POST one grant to the token endpoint; every error names the account."""
+    hidden = [*ctx.all_secrets(), *secrets, *(s for s in (client.secret,) if s)]
+    extra = ctx.preset.options.get("token_params")
+    params = {str(k): str(v) for k, v in extra.items()} if isinstance(extra, Mapping) else {}
+    body, headers = client.apply({**params, **form})
+    headers["Accept"] = "application/json"
+    resp = await ctx.http.request("POST", url, data=body, headers=headers, secrets=hidden)
+    return parse_token_response(
+        resp,
+        account=ctx.name,
+        grant=grant,
+        now=ctx.clock(),
+        requested_scopes=requested_scopes,
+        secrets=hidden,
+    )
+
+
+def scopes_for(ctx: FlowContext) -> tuple[str, ...]:
+    return split_scopes(ctx.setting("scopes"))
+
+
+def client_for(ctx: FlowContext, supported: Sequence[str] = ()) -> ClientAuth:
+    """The account's client: ``client_id`` setting plus the optional ``client_secret`` secret."""
+    fld = ctx.preset.field("client_secret")
+    secret = (
+        ctx.require_secret("client_secret")
+        if fld is not None and fld.required
+        else ctx.secret("client_secret")
+    )
+    method = auth_method(ctx.preset.options.get("client_auth"), supported)
+    return ClientAuth(ctx.setting("client_id"), secret, method)
+
+
+async def direct_grant(ctx: FlowContext, form: Mapping[str, str], *, grant: str) -> TokenSet:
+    """A grant that is one request to the token endpoint (password, client credentials)."""
+    endpoints = await discovery.endpoints(ctx)
+    scopes = scopes_for(ctx)
+    if scopes:
+        form = {**form, "scope": " ".join(scopes)}
+    client = client_for(ctx, endpoints.auth_methods)
+    return await request_token(
+        ctx, endpoints.token, form, grant=grant, client=client, requested_scopes=scopes
+    )
+
+
+async def refresh_grant(ctx: FlowContext, tokens: TokenSet) -> TokenSet:
+    """RFC 6749 §6, rotation-aware: a new refresh token replaces the old, none keeps the old."""
+    if not tokens.refresh_token:
+        raise LoginRequired(f"{ctx.name}: there is no refresh token", hint=f"run 'trayauth login {ctx.name}'")
+    try:
+        endpoints = await discovery.endpoints(ctx)
+    except NetworkError as exc:
+        exc.sent = False  # a failed metadata fetch never carried the refresh token: it is still good
+        raise
+    client = client_for(ctx, endpoints.auth_methods)
+    new = await request_token(
+        ctx,
+        endpoints.token,
+        {"grant_type": "refresh_token", "refresh_token": tokens.refresh_token},
+        grant="refresh_token",
+        client=client,
+        secrets=[tokens.refresh_token, tokens.access_token],
+        requested_scopes=tokens.scopes,
+    )
+    return new.with_refresh_fallback(tokens)

@@ -1,0 +1,164 @@
+"""A login as a short chain of declared HTTP requests.
+
+Sentiance (credentials → code → token), Senseye (one form-encoded password grant), Sensos (JSON
+application credentials) and Amino (JSON:API) differ only in URLs, body encoding and where the
+answer keeps its fields, so one engine reads all of them from their preset files::
+
+    [[options.login]]                       # one table per request, in order
+    url = "{base_url}/auth/local"
+    json = { username = "{username}", password = "{password}" }   # or form = {...}
+    capture = { code = "/authorization_code" }                    # values later steps may use
+    [options.refresh]                        # how a refresh token is spent (renew = "refresh")
+    url = "{base_url}/auth/token"
+    json = { grant_type = "refresh_token", refresh_token = "{refresh_token}" }
+    [options.response]                       # JSON pointers into the final answer
+    access_token = "/token"
+
+Placeholders are ``{name}`` from the account's settings, its secrets, earlier captures and
+``refresh_token``; nothing else is evaluated.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from trayauth.domain.errors import CredentialsRejected, LoginRequired, PresetError, ProviderError
+from trayauth.domain.model import TokenSet
+from trayauth.flows.base import FlowContext
+from trayauth.net.http import HttpResponse, describe_error, safe_url
+from trayauth.protocol.responses import DEFAULT_RESPONSE, lookup, token_from_response
+
+_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+
+
+def _fill(value: Any, variables: Mapping[str, str], where: str) -> Any:
+    if isinstance(value, str):
+
+        def sub(match: re.Match[str]) -> str:
+            key = match.group(1)
+            if key not in variables:
+                raise PresetError(f"{where}: no value for placeholder {{{key}}}")
+            return variables[key]
+
+        return _PLACEHOLDER.sub(sub, value)
+    if isinstance(value, Mapping):
+        return {str(k): _fill(v, variables, where) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, variables, where) for v in value]
+    return value
+
+
+def _variables(ctx: FlowContext) -> dict[str, str]:
+    variables: dict[str, str] = {}
+    for fld in ctx.preset.fields:
+        if fld.secret:
+            continue
+        value = ctx.setting(fld.key)
+        if value is not None:
+            variables[fld.key] = value
+    for key, value in ctx.account.settings.items():
+        variables.setdefault(key, value)
+    if "base_url" in variables:
+        variables["base_url"] = variables["base_url"].rstrip("/")
+    variables.update({k: v for k, v in ctx.secrets.items() if v})
+    return variables
+
+
+def _table(ctx: FlowContext, value: Any, what: str) -> Mapping[str, Any]:
+    """A table of the preset's (absent: empty); anything else is the preset's mistake."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise PresetError(f"preset {ctx.preset.id!r}: {what} must be a table")
+    return value
+
+
+async def _send(
+    ctx: FlowContext, step: Mapping[str, Any], variables: Mapping[str, str], secrets: list[str]
+) -> HttpResponse:
+    where = f"preset {ctx.preset.id!r}"
+    if not isinstance(step, Mapping) or "url" not in step:
+        raise PresetError(f"{where}: each request needs a url")
+    url = str(_fill(step["url"], variables, where))
+    method = str(step.get("method", "POST")).upper()
+    headers = {"Accept": "application/json"}
+    extra_headers = _fill(_table(ctx, step.get("headers"), "a request's headers"), variables, where)
+    headers.update({str(k): str(v) for k, v in extra_headers.items()})
+    body_json = _fill(step["json"], variables, where) if "json" in step else None
+    form = _fill(_table(ctx, step["form"], "a request's form"), variables, where) if "form" in step else None
+    if form is not None:
+        form = {str(k): str(v) for k, v in form.items()}
+    return await ctx.http.request(method, url, json=body_json, data=form, headers=headers, secrets=secrets)
+
+
+def _fail(ctx: FlowContext, resp: HttpResponse, secrets: list[str], *, refreshing: bool) -> Exception:
+    detail = describe_error(resp, secrets)
+    rejected = resp.status in (401, 403) or (
+        resp.status == 400 and ("invalid_grant" in detail or "invalid_client" in detail)
+    )
+    if refreshing and (rejected or resp.status == 400):
+        return LoginRequired(
+            f"{ctx.name}: the provider refused to renew the session ({detail})",
+            hint=f"run 'trayauth login {ctx.name}'",
+        )
+    if rejected:
+        what = "password" if ctx.preset.field("password") else "credentials"
+        return CredentialsRejected(
+            f"{ctx.name}: wrong {what} or username ({detail})",
+            hint=f"check them and run 'trayauth login {ctx.name}' again",
+        )
+    return ProviderError(f"{ctx.name}: {safe_url(resp.url)} failed ({detail})")
+
+
+async def _run(
+    ctx: FlowContext, steps: list[Any], variables: dict[str, str], *, refreshing: bool
+) -> TokenSet:
+    options = ctx.preset.options
+    secrets = ctx.all_secrets() + ([variables["refresh_token"]] if "refresh_token" in variables else [])
+    document: dict[str, Any] = {}
+    for index, step in enumerate(steps):
+        resp = await _send(ctx, step, variables, secrets)
+        if not 200 <= resp.status < 300:
+            raise _fail(ctx, resp, secrets, refreshing=refreshing)
+        document = resp.json_object()
+        if index < len(steps) - 1:
+            for name, path in _table(ctx, step.get("capture"), "a request's capture").items():
+                value = lookup(document, str(path))
+                if not isinstance(value, str | int) or value == "":
+                    raise ProviderError(f"{ctx.name}: {safe_url(resp.url)} answered without {name}")
+                variables[str(name)] = str(value)
+                secrets.append(str(value))
+    mapping = dict(DEFAULT_RESPONSE)
+    mapping.update(_table(ctx, options.get("response"), "[options.response]"))
+    _table(ctx, mapping.get("extra"), "[options.response] extra")
+    return token_from_response(
+        document,
+        mapping,
+        now=ctx.clock(),
+        where=f"{ctx.name}: the provider",
+        trust_token_claims=bool(options.get("trust_token_claims", True)),
+    )
+
+
+async def login(ctx: FlowContext) -> TokenSet:
+    steps = ctx.preset.options.get("login")
+    if not isinstance(steps, list) or not steps:
+        raise PresetError(f"preset {ctx.preset.id!r}: [[options.login]] needs at least one request")
+    for fld in ctx.preset.secret_fields:
+        if fld.required:
+            ctx.require_secret(fld.key)
+    return await _run(ctx, steps, _variables(ctx), refreshing=False)
+
+
+async def refresh(ctx: FlowContext, tokens: TokenSet) -> TokenSet:
+    step = ctx.preset.options.get("refresh")
+    if not isinstance(step, Mapping):
+        raise PresetError(f"preset {ctx.preset.id!r} renews by refresh but has no [options.refresh]")
+    if not tokens.refresh_token:
+        raise LoginRequired(f"{ctx.name}: there is no refresh token", hint=f"run 'trayauth login {ctx.name}'")
+    variables = _variables(ctx)
+    variables["refresh_token"] = tokens.refresh_token
+    new = await _run(ctx, [step], variables, refreshing=True)
+    return new.with_refresh_fallback(tokens)

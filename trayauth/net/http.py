@@ -1,0 +1,316 @@
+"""The one HTTP policy every flow goes through.
+
+Why one place: the rules that keep credentials safe and providers friendly (HTTPS only except to
+loopback, bounded waits, Retry-After honoured, capped bodies, secrets scrubbed from errors) are
+easy to forget in one flow out of ten. Flows call ``HttpPolicy.request`` and never httpx itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import email.utils
+import ipaddress
+import json as jsonlib
+import random
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from trayauth import __version__, faultpoints
+from trayauth.domain.errors import InsecureURL, NetworkError, ProviderError, RateLimited, UsageError
+
+CONNECT_TIMEOUT = 10.0
+READ_TIMEOUT = 30.0
+MAX_BODY = 1_048_576
+RETRY_STATUSES = frozenset({429, 503})
+BACKOFF_BASE = 1.0
+BACKOFF_CAP = 30.0
+MAX_RETRY_AFTER = 1e9  # seconds: "9" * 400 would be an infinite wait (and no round() of it)
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+def is_loopback_host(host: str) -> bool:
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(url: str) -> None:
+    """Credentials travel only over HTTPS; plain HTTP only to loopback (tests, the demo)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        raise InsecureURL(f"{safe_url(url)!r} is not a valid URL", hint="check the setting") from None
+    if parts.scheme == "https" and host:
+        return
+    if parts.scheme == "http" and host and is_loopback_host(host):
+        return
+    if parts.scheme not in ("http", "https") or not host:
+        raise InsecureURL(f"{safe_url(url)!r} is not an http(s) URL", hint="check the setting")
+    raise InsecureURL(f"refusing to send credentials over plain http to {host}")
+
+
+def safe_url(url: str) -> str:
+    """A URL fit for an error line: no query, no fragment, no user info."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<invalid URL>"
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}" if parts.scheme else url.split("?")[0]
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """Replace every secret (and its URL-encoded form) in ``text``; longest first."""
+    from urllib.parse import quote, quote_plus
+
+    for secret in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
+        for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
+            text = text.replace(form, "[redacted]")
+    return text
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """RFC 9110 §10.2.3: delay-seconds or an HTTP-date; None when absent or unparseable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isascii() and value.isdigit():  # not str.isdigit alone: "²" is a digit to it
+        return min(float(value), MAX_RETRY_AFTER)
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if moment is None:
+        return None
+    return max(0.0, moment.timestamp() - now)
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    status: int
+    headers: Mapping[str, str]
+    content: bytes
+    url: str
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+
+    def json(self) -> Any:
+        try:
+            return jsonlib.loads(self.content.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: nested too deep
+            kind = self.content_type or "no content type"
+            raise ProviderError(
+                f"{safe_url(self.url)} answered HTTP {self.status} with something that is not JSON ({kind})",
+                hint="check the base_url; the provider may be down",
+            ) from None
+
+    def json_object(self) -> dict[str, Any]:
+        data = self.json()
+        if not isinstance(data, dict):
+            raise ProviderError(
+                f"{safe_url(self.url)} answered HTTP {self.status} with JSON that is not an object"
+            )
+        return data
+
+
+def _first_str(*values: Any) -> str | None:
+    for value in values:
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
+def describe_error(resp: HttpResponse, secrets: Iterable[str] = ()) -> str:
+    """One line for a failed response, from whatever error shape the provider speaks."""
+    detail: str | None = None
+    try:
+        data = jsonlib.loads(resp.content.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        data = None
+    if isinstance(data, dict):
+        errors = data.get("errors")
+        first = errors[0] if isinstance(errors, list) and errors else None
+        if isinstance(first, dict):  # JSON:API
+            detail = _first_str(first.get("detail"), first.get("title"), first.get("code"))
+        code = data.get("error")
+        desc = _first_str(data.get("error_description"), data.get("message"), data.get("detail"))
+        if detail is None and isinstance(code, str) and desc:
+            detail = f"{code}: {desc}"
+        elif detail is None:
+            detail = _first_str(code, desc, data.get("title"))
+    if detail is None:
+        detail = {
+            400: "bad request",
+            401: "unauthorized",
+            403: "forbidden",
+            404: "not found (check base_url)",
+            429: "too many requests",
+            500: "server error",
+            502: "bad gateway",
+            503: "service unavailable",
+            504: "gateway timeout",
+        }.get(resp.status, "unexpected answer")
+    detail = " ".join(detail.split())[:200]
+    return redact(f"HTTP {resp.status}: {detail}", secrets)
+
+
+class HttpPolicy:
+    """One shared ``httpx.AsyncClient`` plus the rules. ``sleep`` and ``rand`` are injectable."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient | None = None,
+        *,
+        sleep: Sleep = asyncio.sleep,
+        max_attempts: int = 4,
+        max_wait: float = 60.0,
+        max_body: int = MAX_BODY,
+        rand: Callable[[], float] = random.random,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._client = client
+        self._own_client = client is None
+        self.sleep = sleep
+        self.max_attempts = max(1, max_attempts)
+        self.max_wait = max_wait
+        self.max_body = max_body
+        self.rand = rand
+        self.clock = clock
+        self.waited: list[float] = []
+        # The status of the last answer whose headers arrived (see ``session``).
+        self.last_status: int | None = None
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
+                follow_redirects=False,
+                headers={"User-Agent": f"trayauth/{__version__}"},
+            )
+        return self._client
+
+    def session(self) -> HttpPolicy:
+        """This policy for one exchange (a renewal): same client and rules, its own ``last_status``.
+
+        Lets the broker tell a refused renewal (the refresh token is still good) from a success
+        answer it could not use (cut off, too big, no token: the server may have rotated it).
+        """
+        view = copy.copy(self)
+        view._client = self.client
+        view._own_client = False
+        view.last_status = None
+        return view
+
+    async def aclose(self) -> None:
+        if self._client is not None and self._own_client:
+            await self._client.aclose()
+            self._client = None
+
+    def backoff(self, attempt: int) -> float:
+        """Bounded exponential backoff with jitter: half fixed, half random."""
+        ceiling: float = min(BACKOFF_CAP, BACKOFF_BASE * float(2**attempt))
+        return ceiling * (0.5 + 0.5 * self.rand())
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        json: Any = None,
+        data: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        secrets: Iterable[str] = (),
+    ) -> HttpResponse:
+        check_url(url)
+        secret_list = [s for s in secrets if s]
+        where = safe_url(url)
+        for attempt in range(self.max_attempts):
+            resp = await self._send_once(method, url, json, data, headers, secret_list)
+            if resp.status not in RETRY_STATUSES:
+                return resp
+            hinted = parse_retry_after(resp.headers.get("retry-after"), self.clock())
+            delay = hinted if hinted is not None else self.backoff(attempt)
+            if attempt == self.max_attempts - 1 or delay > self.max_wait:
+                what = "rate limited" if resp.status == 429 else "unavailable"
+                after = f" (asks to retry after {round(delay)} s)" if hinted is not None else ""
+                raise RateLimited(
+                    f"{where} is {what}: HTTP {resp.status} after {attempt + 1} "
+                    f"attempt{'s' if attempt else ''}{after}",
+                    sent=False,
+                )
+            self.waited.append(delay)
+            await self.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _send_once(
+        self,
+        method: str,
+        url: str,
+        json: Any,
+        data: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+        secrets: list[str],
+    ) -> HttpResponse:
+        where = safe_url(url)
+        try:
+            request = self.client.build_request(method, url, json=json, data=data, headers=headers)
+        except (TypeError, ValueError) as exc:  # a preset's body or header that HTTP cannot carry
+            raise UsageError(
+                f"cannot make the request to {where}: {_reason(exc, secrets)}",
+                hint="check the account's settings and its preset",
+            ) from None
+        faultpoints.reached("http:before_send")
+        try:
+            response = await self.client.send(request, stream=True)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise NetworkError(f"cannot connect to {where}: {_reason(exc, secrets)}", sent=False) from None
+        except httpx.UnsupportedProtocol:
+            raise InsecureURL(f"{where} is not an http(s) URL") from None
+        except httpx.HTTPError as exc:
+            raise NetworkError(f"no answer from {where}: {_reason(exc, secrets)}") from None
+        self.last_status = response.status_code
+        faultpoints.reached("http:headers")
+        try:
+            declared = response.headers.get("content-length")
+            if declared and declared.isdigit() and int(declared) > self.max_body:
+                raise ProviderError(f"{where} sent an answer over {self.max_body} bytes")
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > self.max_body:
+                    raise ProviderError(f"{where} sent an answer over {self.max_body} bytes")
+                chunks.append(chunk)
+        except httpx.HTTPError as exc:
+            raise NetworkError(f"the answer from {where} broke off: {_reason(exc, secrets)}") from None
+        finally:
+            await response.aclose()
+        faultpoints.reached("http:body_read")
+        return HttpResponse(
+            status=response.status_code,
+            headers={k.lower(): v for k, v in response.headers.items()},
+            content=b"".join(chunks),
+            url=str(response.url),
+        )
+
+
+def _reason(exc: Exception, secrets: list[str]) -> str:
+    text = str(exc) or exc.__class__.__name__
+    text = " ".join(text.split())[:160]
+    return redact(text, secrets)

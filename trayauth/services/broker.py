@@ -1,0 +1,488 @@
+"""The one place that decides: this token is good, renew it, or ask the user.
+
+Everything that wants a token (the CLI, the tray, the agent socket, the background scheduler)
+asks the broker, so the rules live once: renew inside the margin, single-flight per account in
+this process (an asyncio lock) and across processes (a file lock), re-read the vault after the
+lock because another process may have renewed already, never send a refresh token that may have
+been spent, keep the old token while it is still valid when renewal fails, and say why.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from trayauth import faultpoints
+from trayauth.domain.errors import (
+    CredentialsRejected,
+    LoginRequired,
+    NetworkError,
+    TrayauthError,
+    UsageError,
+)
+from trayauth.domain.model import Account, State, TokenSet
+from trayauth.domain.presets import Preset, PresetCatalog
+from trayauth.domain.tokens import (
+    Inspection,
+    assume_expiry,
+    inspect_token,
+    needs_renewal,
+    renew_at,
+    state_of,
+)
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from trayauth.domain.prompts import Asker
+    from trayauth.flows import Flow
+    from trayauth.flows.base import FlowContext
+    from trayauth.net.http import HttpPolicy
+    from trayauth.storage.keystore import KeyLocation
+    from trayauth.storage.store import Store
+    from trayauth.storage.vault import VaultEntry
+
+
+@dataclass(frozen=True)
+class AccountView:
+    """A snapshot for lists and menus; building one costs no network."""
+
+    name: str
+    preset_id: str
+    provider: str
+    state: State
+    expires_at: float | None
+    expires_in: int | None
+    error: str | None
+    is_default: bool
+    renewable: bool
+    interactive: bool
+    last_used: float | None
+    renew_at: float | None = None
+
+
+@dataclass(frozen=True)
+class BrokerEvent:
+    kind: str
+    account: str
+    message: str = ""
+
+
+class Broker:
+    def __init__(
+        self,
+        store: Store,
+        presets: PresetCatalog,
+        *,
+        http: HttpPolicy | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.presets = presets
+        self.clock = clock
+        self._http = http
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._listeners: list[Callable[[BrokerEvent], None]] = []
+        self._renewing: set[str] = set()
+
+    @classmethod
+    def open(cls, config_dir: Path | None = None, **kwargs: object) -> Broker:
+        from trayauth.storage.store import Store
+
+        store = Store.open(config_dir)
+        return cls(store, PresetCatalog(store.paths.presets_dir), **kwargs)  # type: ignore[arg-type]
+
+    # ---- plumbing -------------------------------------------------------------------------
+
+    @property
+    def http(self) -> HttpPolicy:
+        if self._http is None:
+            from trayauth.net.http import HttpPolicy  # deferred: httpx is not on the fast path
+
+            self._http = HttpPolicy(clock=self.clock)
+        return self._http
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+
+    def subscribe(self, callback: Callable[[BrokerEvent], None]) -> Callable[[], None]:
+        self._listeners.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._listeners:
+                self._listeners.remove(callback)
+
+        return unsubscribe
+
+    def _emit(self, kind: str, account: str, message: str = "") -> None:
+        event = BrokerEvent(kind, account, message)
+        for listener in list(self._listeners):
+            listener(event)
+
+    def _lock(self, name: str) -> asyncio.Lock:
+        lock = self._locks.get(name)
+        if lock is None:
+            import asyncio  # deferred: the CLI's cached-token path never needs an event loop
+
+            lock = self._locks[name] = asyncio.Lock()
+        return lock
+
+    def account(self, name: str) -> tuple[Account, Preset]:
+        account = self.store.config.get_account(name)
+        return account, self.presets.get(account.preset)
+
+    def key_location(self) -> KeyLocation:
+        return self.store.vault.key_location()
+
+    # ---- snapshots ------------------------------------------------------------------------
+
+    def _renewable(self, preset: Preset, entry: VaultEntry) -> bool:
+        if preset.renew == "refresh" and entry.tokens is not None and entry.tokens.refresh_token:
+            return not entry.refresh_in_flight
+        if preset.renew in ("refresh", "relogin") and preset.keep_secrets and entry.secrets:
+            return not preset.interactive
+        return False
+
+    def _view(self, account: Account, entry: VaultEntry, default: str | None, now: float) -> AccountView:
+        try:
+            preset = self.presets.get(account.preset)
+            provider, interactive = preset.label, preset.interactive
+            renewable = self._renewable(preset, entry)
+        except TrayauthError as exc:
+            provider, interactive, renewable = account.preset, False, False
+            entry = replace(entry, last_error=exc.message)
+        tokens = entry.tokens
+        state = state_of(tokens, now, error=entry.last_error)
+        expires_at = tokens.expires_at if tokens else None
+        return AccountView(
+            name=account.name,
+            preset_id=account.preset,
+            provider=provider,
+            state=state,
+            expires_at=expires_at,
+            expires_in=None if expires_at is None else max(0, int(expires_at - now)),
+            error=entry.last_error,
+            is_default=account.name == default,
+            renewable=renewable,
+            interactive=interactive,
+            last_used=self.store.last_used().get(account.name),
+            renew_at=renew_at(tokens) if tokens and renewable else None,
+        )
+
+    def accounts(self) -> list[AccountView]:
+        config = self.store.config.load()
+        entries = self.store.vault.read_all() if config.accounts else {}
+        from trayauth.storage.vault import VaultEntry
+
+        now = self.clock()
+        return [
+            self._view(acct, entries.get(name, VaultEntry(secrets={}, tokens=None)), config.app.default, now)
+            for name, acct in config.accounts.items()
+        ]
+
+    def view(self, name: str) -> AccountView:
+        config = self.store.config.load()
+        account = self.store.config.get_account(name)
+        return self._view(account, self.store.vault.entry(name), config.app.default, self.clock())
+
+    def default_account(self) -> str | None:
+        config = self.store.config.load()
+        if config.app.default and config.app.default in config.accounts:
+            return config.app.default
+        used = self.store.last_used()
+        known = [n for n in config.accounts if n in used]
+        if known:
+            return max(known, key=lambda n: used[n])
+        return next(iter(config.accounts), None)
+
+    def next_due(self) -> float | None:
+        """The earliest moment a renewable account needs renewing (for the scheduler)."""
+        dues = [v.renew_at for v in self.accounts() if v.renew_at is not None]
+        return min(dues) if dues else None
+
+    def inspect(self, name: str) -> Inspection:
+        self.account(name)
+        tokens = self.store.vault.entry(name).tokens
+        if tokens is None:
+            raise LoginRequired(f"{name} is not logged in", hint=f"run 'trayauth login {name}'")
+        return inspect_token(tokens)
+
+    # ---- configuration --------------------------------------------------------------------
+
+    def add(self, account: Account) -> None:
+        self.store.config.add_account(account)
+        self._emit("added", account.name)
+
+    def remove(self, name: str) -> None:
+        self.store.config.get_account(name)
+        self.store.vault.remove(name)
+        self.store.config.remove_account(name)
+        self._emit("removed", name)
+
+    def set_default(self, name: str | None) -> None:
+        if name is not None:
+            self.store.config.get_account(name)
+        self.store.config.set_default(name)
+        self._emit("changed", name or "")
+
+    # ---- tokens ---------------------------------------------------------------------------
+
+    def cached_token(self, name: str) -> TokenSet | None:
+        """The stored token when it needs no renewal: the CLI's fast path, no network, no asyncio."""
+        self.store.config.get_account(name)
+        tokens = self.store.vault.entry(name).tokens
+        if tokens is None or needs_renewal(tokens, self.clock()):
+            return None
+        self.store.touch(name)
+        return tokens
+
+    async def token(self, name: str) -> TokenSet:
+        """A token fit to use now, renewed first when it is inside the margin.
+
+        When renewal fails but the old token has not expired, the old token is returned and the
+        failure is recorded (``view(name).error``) so callers can warn.
+        """
+        tokens = self.cached_token(name)
+        if tokens is not None:
+            return tokens
+        result = await self._renew(name, force=False)
+        self.store.touch(name)
+        return result
+
+    async def refresh(self, name: str) -> TokenSet:
+        return await self._renew(name, force=True)
+
+    def _context(
+        self,
+        account: Account,
+        preset: Preset,
+        secrets: Mapping[str, str],
+        asker: Asker | None = None,
+        open_browser: Callable[[str], bool] | None = None,
+        http: HttpPolicy | None = None,
+    ) -> FlowContext:
+        from trayauth.flows.base import FlowContext
+
+        return FlowContext(
+            account=account,
+            preset=preset,
+            secrets=dict(secrets),
+            http=http or self.http,
+            clock=self.clock,
+            asker=asker,
+            open_browser=open_browser,
+        )
+
+    async def _renew(self, name: str, *, force: bool) -> TokenSet:
+        from trayauth.flows import load_flow
+        from trayauth.storage.locks import AccountLock
+
+        account, preset = self.account(name)
+        started = self.clock()
+        async with self._lock(name), AccountLock(self.store.paths, name):
+            entry = self.store.vault.entry(name)
+            tokens = entry.tokens
+            now = self.clock()
+            # Another caller (this process or another) may have renewed while we waited.
+            if (
+                tokens is not None
+                and not needs_renewal(tokens, now)
+                and (not force or tokens.obtained_at >= started)
+            ):
+                return tokens
+            self._renewing.add(name)
+            self._emit("renewing", name)
+            try:
+                new = await self._renew_locked(account, preset, entry, load_flow(preset.flow))
+            except TrayauthError as exc:
+                message = exc.line()
+                await self._record_error(name, message)
+                still_valid = tokens is not None and (tokens.expires_at is None or tokens.expires_at > now)
+                kind = "login_needed" if isinstance(exc, LoginRequired) else "renew_failed"
+                self._emit(kind, name, message)
+                if still_valid and not force and tokens is not None:
+                    return tokens
+                raise
+            finally:
+                self._renewing.discard(name)
+            left = None if new.expires_at is None else new.expires_at - self.clock()
+            if left is not None and needs_renewal(new, self.clock()):
+                # Renewing again at once would get the same answer: say so; the scheduler backs off.
+                message = (
+                    f"{name}: the provider's new token is already due for renewal "
+                    f"({'expired' if left <= 0 else f'{int(left)} s left'} on arrival); "
+                    "check that this computer's clock is right"
+                )
+                await self._record_error(name, message)
+                self._emit("renew_failed", name, message)
+                return new
+            self._emit("renewed", name)
+            return new
+
+    async def _renew_locked(
+        self, account: Account, preset: Preset, entry: VaultEntry, flow: Flow
+    ) -> TokenSet:
+        name = account.name
+        tokens = entry.tokens
+        rotating = bool(preset.options.get("rotating_refresh", False))
+        can_relogin = preset.renew in ("refresh", "relogin") and preset.keep_secrets and bool(entry.secrets)
+        # An interrupted rotating refresh may have spent its token: never send it again. With the
+        # credentials kept, logging in again costs the user nothing; without them, ask.
+        spent = entry.refresh_in_flight and rotating
+        if spent and (not can_relogin or preset.interactive):
+            raise LoginRequired(
+                f"{name}: the last renewal was interrupted and its refresh token may be spent",
+                hint=f"run 'trayauth login {name}'",
+            )
+        if preset.renew == "refresh" and tokens is not None and tokens.refresh_token and not spent:
+            if rotating:
+                await self._update(name, lambda e: replace(e, refresh_in_flight=True))
+                faultpoints.reached("refresh:marked")
+            http = self.http.session()
+            ctx = self._context(account, preset, entry.secrets, http=http)
+            try:
+                new = await flow.refresh(ctx, tokens)
+            except NetworkError as exc:
+                if not exc.sent or not rotating:
+                    await self._update(name, lambda e: replace(e, refresh_in_flight=False))
+                raise
+            except CredentialsRejected as exc:
+                # The refresh token is dead: drop it so nobody sends it again; keep the access token.
+                await self._update(
+                    name,
+                    lambda e: replace(
+                        e,
+                        tokens=replace(e.tokens, refresh_token=None) if e.tokens else None,
+                        refresh_in_flight=False,
+                    ),
+                )
+                raise LoginRequired(exc.message, hint=f"run 'trayauth login {name}'") from None
+            except LoginRequired:
+                await self._update(
+                    name,
+                    lambda e: replace(
+                        e,
+                        tokens=replace(e.tokens, refresh_token=None) if e.tokens else None,
+                        refresh_in_flight=False,
+                    ),
+                )
+                raise
+            except TrayauthError:
+                if rotating and http.last_status is not None and 200 <= http.last_status < 300:
+                    # A success answer we could not use (cut off, not JSON, too big, no token):
+                    # the server may have rotated, so the old refresh token is never sent again.
+                    raise
+                # The server refused (no rotation happened): the refresh token is still good.
+                await self._update(name, lambda e: replace(e, refresh_in_flight=False))
+                raise
+            faultpoints.reached("refresh:received")
+            new = await self._store_tokens(name, preset, new, keep_secrets=None)
+            faultpoints.reached("refresh:stored")
+            return new
+        if can_relogin:
+            ctx = self._context(account, preset, entry.secrets)
+            new = await flow.login(ctx)
+            return await self._store_tokens(name, preset, new, keep_secrets=None)
+        still_valid = tokens is not None and (tokens.expires_at is None or tokens.expires_at > self.clock())
+        if still_valid and preset.renew == "none" and tokens is not None:
+            return tokens
+        if tokens is None:
+            raise LoginRequired(f"{name} is not logged in", hint=f"run 'trayauth login {name}'")
+        expired = tokens.expires_at is not None and tokens.expires_at <= self.clock()
+        raise LoginRequired(
+            f"{name}: the token {'expired' if expired else 'is about to expire'} and cannot renew itself",
+            hint=f"run 'trayauth login {name}'",
+        )
+
+    async def _update(self, name: str, fn: Callable[[VaultEntry], VaultEntry | None]) -> None:
+        """``vault.update`` in a worker thread: it rewrites and fsyncs the whole vault (milliseconds
+        per write, far more on a slow disk), which on the event loop would freeze the tray while
+        many accounts renew. The caller awaits it, so the order of writes is unchanged."""
+        import asyncio
+
+        await asyncio.to_thread(self.store.vault.update, name, fn)
+
+    async def _store_tokens(
+        self, name: str, preset: Preset, tokens: TokenSet, *, keep_secrets: Mapping[str, str] | None
+    ) -> TokenSet:
+        """Store what a flow obtained; returns it as stored.
+
+        A token that can renew itself but whose answer stated no expiry is given the previous
+        token's lifetime (else an hour): trusting "never" would hand out a token the provider
+        may have let lapse long ago, with nothing to notice it.
+        """
+        from trayauth.storage.vault import VaultEntry
+
+        stored = tokens
+
+        def apply(entry: VaultEntry) -> VaultEntry:
+            nonlocal stored
+            secrets = entry.secrets if keep_secrets is None else keep_secrets
+            if tokens.expires_at is None and self._renewable(preset, VaultEntry(secrets, tokens)):
+                stored = assume_expiry(tokens, entry.tokens)
+            return VaultEntry(
+                secrets=dict(secrets),
+                tokens=stored,
+                refresh_in_flight=False,
+                last_error=None,
+                updated_at=self.clock(),
+            )
+
+        await self._update(name, apply)
+        return stored
+
+    async def _record_error(self, name: str, message: str) -> None:
+        await self._update(name, lambda e: replace(e, last_error=message))
+
+    async def login(
+        self,
+        name: str,
+        secrets: Mapping[str, str],
+        *,
+        asker: Asker | None = None,
+        open_browser: Callable[[str], bool] | None = None,
+    ) -> TokenSet:
+        """Log in with what the user typed; on failure the old session stays as it was."""
+        from trayauth.flows import load_flow
+        from trayauth.storage.locks import AccountLock
+
+        account, preset = self.account(name)
+        missing = [
+            f.key
+            for f in preset.setting_fields
+            if f.required and not account.settings.get(f.key) and not f.default
+        ]
+        if missing:
+            keys = " ".join(f"--set {k}=…" for k in missing)
+            raise UsageError(
+                f"{name} lacks required settings: {', '.join(missing)}",
+                hint=f"remove and re-add it with 'trayauth add {name} {preset.id} {keys}'",
+            )
+        flow = load_flow(preset.flow)
+        clean = {k: v for k, v in secrets.items() if v}
+        ctx = self._context(account, preset, clean, asker=asker, open_browser=open_browser)
+        async with self._lock(name), AccountLock(self.store.paths, name):
+            try:
+                tokens = await flow.login(ctx)
+            except TrayauthError as exc:
+                self._emit("login_failed", name, exc.line())
+                raise
+            kept = clean if preset.keep_secrets else {}
+            tokens = await self._store_tokens(name, preset, tokens, keep_secrets=kept)
+        self.store.touch(name)
+        self._emit("logged_in", name)
+        return tokens
+
+    async def logout(self, name: str) -> None:
+        """Forget tokens and kept secrets; providers here have nothing to revoke (Amino says so)."""
+        self.account(name)
+        async with self._lock(name):
+            self.store.vault.remove(name)
+        self._emit("logged_out", name)
+
+    def is_renewing(self, name: str) -> bool:
+        return name in self._renewing

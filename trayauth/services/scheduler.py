@@ -1,0 +1,172 @@
+"""Background renewal: wake when the next token falls due, renew, back off on failure.
+
+It sleeps until the earliest due moment, but never longer than ``max_sleep``: monotonic timers
+stop during a suspend, so after a laptop wakes the wall clock is re-read within that bound and
+everything that fell due meanwhile is renewed at once. Non-renewable tokens get one "expiring"
+and one "expired" event each, so the tray can notify once per event, never in a storm.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from trayauth.domain.errors import LoginRequired, TrayauthError
+from trayauth.domain.model import State
+from trayauth.domain.tokens import needs_renewal
+from trayauth.services.broker import AccountView, Broker
+
+BACKOFF_FIRST = 15.0
+BACKOFF_MAX = 600.0
+# Renewals started per look. Each start costs the event loop a few milliseconds of store work
+# (read the account, mark the refresh in flight, fsync); starting every due account in one look
+# would run all of that in one turn of the loop and freeze the tray (200 accounts: seconds).
+# The rest start at the next look, one turn of the loop later.
+START_BURST = 4
+
+
+@dataclass
+class _Failure:
+    count: int
+    retry_at: float
+
+
+class RenewalScheduler:
+    def __init__(
+        self,
+        broker: Broker,
+        *,
+        clock: Callable[[], float] = time.time,
+        max_sleep: float = 60.0,
+        notify_lead: Callable[[], float] = lambda: 300.0,
+        wait: Callable[[asyncio.Event, float], Awaitable[None]] | None = None,
+    ) -> None:
+        self.broker = broker
+        self.clock = clock
+        self.max_sleep = max_sleep
+        self.notify_lead = notify_lead
+        self._wake = asyncio.Event()
+        self._failures: dict[str, _Failure] = {}
+        self._announced: set[tuple[str, str, float]] = set()
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._wait = wait or _wait_event
+        self._last_look: float | None = None
+        self.wakeups = 0
+
+    def poke(self) -> None:
+        """Re-plan now: after a login, a settings change, a resume from suspend."""
+        self._failures.clear()
+        self._wake.set()
+
+    async def run(self) -> None:
+        try:
+            while True:
+                delay = await self.tick()
+                self._wake.clear()
+                await self._wait(self._wake, delay)
+        finally:
+            for task in self._tasks.values():
+                task.cancel()
+
+    async def tick(self) -> float:
+        """Start every renewal that is due; return how long to sleep before the next look."""
+        self.wakeups += 1
+        now = self.clock()
+        self._follow_clock(now)
+        try:
+            views = self.broker.accounts()
+        except TrayauthError:
+            return self.max_sleep
+        next_at = now + self.max_sleep
+        started = 0
+        for view in views:
+            if not self.broker.is_renewing(view.name):  # mid-refresh, a rotating token looks unrenewable
+                self._announce(view, now)
+            due = self._due_at(view)
+            if due is None:
+                continue
+            if due <= now and view.name not in self._tasks:
+                if started < START_BURST:
+                    self._tasks[view.name] = asyncio.ensure_future(self._renew(view.name))
+                    started += 1
+                else:
+                    next_at = now  # more are due: look again soon
+            elif due > now:
+                next_at = min(next_at, due)
+            for lead_at in self._announce_times(view):
+                if lead_at > now:
+                    next_at = min(next_at, lead_at)
+        return max(0.05, next_at - now)
+
+    def _follow_clock(self, now: float) -> None:
+        """A backoff is a wait, not a moment: when the wall clock goes back (set right after running
+        ahead, a VM restored), pending retries go back with it instead of waiting out the jump."""
+        last, self._last_look = self._last_look, now
+        if last is not None and now < last:
+            for failure in self._failures.values():
+                failure.retry_at -= last - now
+
+    def _due_at(self, view: AccountView) -> float | None:
+        failure = self._failures.get(view.name)
+        if failure is not None:
+            return failure.retry_at
+        return view.renew_at
+
+    def _announce_times(self, view: AccountView) -> list[float]:
+        if view.renewable or view.expires_at is None:
+            return []
+        return [view.expires_at - self.notify_lead(), view.expires_at]
+
+    def _announce(self, view: AccountView, now: float) -> None:
+        if view.renewable or view.expires_at is None or view.state == State.LOGGED_OUT:
+            return
+        if now >= view.expires_at:
+            kind = "expired"
+        elif now >= view.expires_at - self.notify_lead():
+            kind = "expiring"
+        else:
+            return
+        key = (view.name, kind, view.expires_at)
+        if key in self._announced:
+            return
+        self._announced.add(key)
+        message = (
+            f"{view.name}: the token expired and cannot renew itself; log in again"
+            if kind == "expired"
+            else f"{view.name}: the token expires in {max(0, int(view.expires_at - now)) // 60} min "
+            "and cannot renew itself"
+        )
+        self.broker._emit(kind, view.name, message)
+
+    async def _renew(self, name: str) -> None:
+        try:
+            tokens = await self.broker.refresh(name)
+        except LoginRequired:
+            # Nothing more to try in the background: the user has been told (login_needed).
+            self._failures[name] = _Failure(1, float("inf"))
+        except TrayauthError:
+            self._back_off(name)
+        else:
+            if needs_renewal(tokens, self.clock()):
+                # A token due on arrival (a zero lifetime, a provider's clock far off): renewing
+                # again at once would loop, so it waits like a failure.
+                self._back_off(name)
+            else:
+                self._failures.pop(name, None)
+        finally:
+            self._tasks.pop(name, None)
+            self._wake.set()
+
+    def _back_off(self, name: str) -> None:
+        failure = self._failures.get(name)
+        count = failure.count + 1 if failure else 1
+        backoff = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (count - 1))
+        self._failures[name] = _Failure(count, self.clock() + backoff)
+
+
+async def _wait_event(event: asyncio.Event, timeout: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(event.wait(), timeout)
