@@ -171,7 +171,7 @@ def menu_open_ms(config: Path, runs: int) -> float:
     from PySide6.QtWidgets import QApplication
 
     from trayauth.services.broker import Broker
-    from trayauth.ui.session import TraySession
+    from trayauth.ui.qt.session import TraySession
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     loop = qasync.QEventLoop(app)

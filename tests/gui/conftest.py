@@ -166,7 +166,7 @@ class Rig:
         return self.confirm_answer
 
     def start(self) -> Any:
-        from trayauth.ui.session import TraySession
+        from trayauth.ui.qt.session import TraySession
 
         self.session = TraySession(
             self.broker,

@@ -16,10 +16,10 @@ from PySide6.QtGui import QGuiApplication
 
 from tests.gui.conftest import Rig, Runner, until
 from tests.helpers import REPO
-from trayauth.ui.app import broken_binding
-from trayauth.ui.display import display_problem
-from trayauth.ui.fallback_window import FallbackWindow
-from trayauth.ui.session import NO_TRAY_REASON
+from trayauth.ui.qt.bootstrap import broken_binding
+from trayauth.ui.qt.display import display_problem
+from trayauth.ui.qt.session import NO_TRAY_REASON
+from trayauth.ui.widgets.fallback_window import FallbackWindow
 
 
 def python(code: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:

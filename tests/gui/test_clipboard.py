@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtGui import QClipboard, QGuiApplication
 
 from tests.gui.conftest import FakeTimers
-from trayauth.ui.clipboard import KDE_HINT, MAC_CONCEALED, WIN_EXCLUDE, SecretClipboard, concealed_mime
+from trayauth.ui.qt.clipboard import KDE_HINT, MAC_CONCEALED, WIN_EXCLUDE, SecretClipboard, concealed_mime
 
 
 @pytest.fixture

@@ -15,11 +15,11 @@ from tests.gui.conftest import Rig, Runner, until
 from trayauth.domain.model import State
 from trayauth.domain.presets import PresetCatalog
 from trayauth.storage.config import AppSettings
-from trayauth.ui.dialogs.fields import FieldForm
-from trayauth.ui.dialogs.inspect import InspectDialog
-from trayauth.ui.dialogs.login import LoginDialog
-from trayauth.ui.dialogs.settings import SettingsDialog
-from trayauth.ui.dialogs.signin import BrowserSignInPanel, DeviceCodePanel
+from trayauth.ui.widgets.dialogs.fields import FieldForm
+from trayauth.ui.widgets.dialogs.inspect import InspectDialog
+from trayauth.ui.widgets.dialogs.login import LoginDialog
+from trayauth.ui.widgets.dialogs.settings import SettingsDialog
+from trayauth.ui.widgets.dialogs.signin import BrowserSignInPanel, DeviceCodePanel
 
 
 def login_dialog(rig: Rig, name: str | None) -> LoginDialog:

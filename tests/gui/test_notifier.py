@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.gui.conftest import Clock, FakeTimers
 from trayauth.services.broker import BrokerEvent
-from trayauth.ui.notifier import Level, Note, Notifier
+from trayauth.ui.state.notifier import Level, Note, Notifier
 
 
 def rig(timers: FakeTimers) -> tuple[Notifier, list[Note], Clock]:

@@ -8,7 +8,7 @@ import pytest
 
 from trayauth.domain.model import State
 from trayauth.services.broker import AccountView
-from trayauth.ui.present import (
+from trayauth.ui.state.present import (
     IconState,
     countdown,
     format_header,

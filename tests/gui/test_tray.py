@@ -13,9 +13,9 @@ from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from tests.gui.conftest import Clock, Rig, Runner, until
 from trayauth.domain.model import State
-from trayauth.ui.dialogs.login import LoginDialog
-from trayauth.ui.present import IconState
-from trayauth.ui.tray import Tray
+from trayauth.ui.state.present import IconState
+from trayauth.ui.widgets.dialogs.login import LoginDialog
+from trayauth.ui.widgets.tray import Tray
 
 
 def submenu(tray: Tray, name: str) -> QMenu:

@@ -101,7 +101,7 @@ def test_errors_come_back_as_one_line_with_an_exit_code(rig: Rig, run: Runner) -
 
 def test_one_tray_per_user(rig: Rig, run: Runner) -> None:
     rig.start()
-    from trayauth.ui.session import TraySession
+    from trayauth.ui.qt.session import TraySession
 
     second = TraySession(rig.broker, ui="window")
     with pytest.raises(AlreadyRunning) as caught:

@@ -17,7 +17,7 @@ import pytest
 from PySide6.QtDBus import QDBusConnection, QDBusMessage
 
 from tests.gui.conftest import Clock, Rig, Runner, until
-from trayauth.ui.wake import LOGIND, LOGIND_MANAGER, LOGIND_PATH, WakeWatcher
+from trayauth.ui.qt.wake import LOGIND, LOGIND_MANAGER, LOGIND_PATH, WakeWatcher
 
 
 @pytest.fixture

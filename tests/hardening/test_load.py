@@ -281,9 +281,9 @@ def test_the_lag_probe_sees_a_blocked_loop(loop: asyncio.AbstractEventLoop, run:
 def test_200_accounts_renewed_at_once_under_faults(
     isolated: Path, server: tuple[StormServer, Clock], run: Callable[..., Any], figures: Figures
 ) -> None:
-    from trayauth.ui.present import IconState
-    from trayauth.ui.session import TraySession
-    from trayauth.ui.tray import Tray
+    from trayauth.ui.qt.session import TraySession
+    from trayauth.ui.state.present import IconState
+    from trayauth.ui.widgets.tray import Tray
 
     srv, clock = server
     for vendor in ("sentiance", "amino", "senseye", "sensos", "oauth"):

@@ -39,13 +39,13 @@ from trayauth.domain.model import Account
 from trayauth.domain.presets import Preset
 from trayauth.domain.prompts import BrowserSignIn, DeviceCode, Question
 from trayauth.storage.config import account_name_problem
-from trayauth.ui.dialogs.fields import ERROR_STYLE, FieldForm, mute
-from trayauth.ui.dialogs.signin import BrowserSignInPanel, DeviceCodePanel
+from trayauth.ui.widgets.dialogs.fields import ERROR_STYLE, FieldForm, mute
+from trayauth.ui.widgets.dialogs.signin import BrowserSignInPanel, DeviceCodePanel
 
 if TYPE_CHECKING:
     from trayauth.domain.model import TokenSet
     from trayauth.services.broker import Broker
-    from trayauth.ui.tasks import Tasks
+    from trayauth.ui.state.tasks import Tasks
 
 
 def primary_label(preset: Preset, adding: bool) -> str:

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from trayauth.services.broker import BrokerEvent
-from trayauth.ui.clipboard import Timer, TimerFactory, qt_timer
+from trayauth.ui.state.timers import Timer, TimerFactory
 
 COALESCE = 1.5
 COOLDOWN = 600.0
@@ -83,7 +83,7 @@ class Notifier:
         self,
         show: Callable[[Note], None],
         *,
-        timer: TimerFactory = qt_timer,
+        timer: TimerFactory,
         clock: Callable[[], float] = time.monotonic,
         coalesce: float = COALESCE,
         cooldown: float = COOLDOWN,

@@ -21,15 +21,16 @@ from trayauth.domain.errors import TrayauthError
 from trayauth.services.agent import AgentServer
 from trayauth.services.broker import Broker
 from trayauth.services.scheduler import RenewalScheduler
-from trayauth.ui.accounts import AccountList
-from trayauth.ui.actions import Actions, ask_confirm, open_in_browser
-from trayauth.ui.appsettings import AppSettingsCache
-from trayauth.ui.clipboard import SecretClipboard
-from trayauth.ui.fallback_window import FallbackWindow
-from trayauth.ui.notifier import COALESCE, Note, Notifier
-from trayauth.ui.tasks import Tasks
-from trayauth.ui.tray import Tray
-from trayauth.ui.wake import WakeWatcher
+from trayauth.ui.qt.accounts import AccountList
+from trayauth.ui.qt.clipboard import SecretClipboard
+from trayauth.ui.qt.timers import qt_timer
+from trayauth.ui.qt.wake import WakeWatcher
+from trayauth.ui.state.appsettings import AppSettingsCache
+from trayauth.ui.state.notifier import COALESCE, Note, Notifier
+from trayauth.ui.state.tasks import Tasks
+from trayauth.ui.widgets.actions import Actions, ask_confirm, open_in_browser
+from trayauth.ui.widgets.fallback_window import FallbackWindow
+from trayauth.ui.widgets.tray import Tray
 
 NO_TRAY_REASON = (
     "Your desktop has no system tray area (plain GNOME needs the AppIndicator extension for "
@@ -60,7 +61,7 @@ class TraySession:
         self.accounts = AccountList(broker, lead=self.settings.notify_lead, clock=broker.clock)
         self.tasks = Tasks(on_error=self._task_failed)
         self.clipboard = SecretClipboard(QGuiApplication.clipboard(), self.settings.clipboard_clear_seconds)
-        self.notifier = Notifier(self._show_note, coalesce=coalesce)
+        self.notifier = Notifier(self._show_note, timer=qt_timer, coalesce=coalesce)
         self.scheduler = RenewalScheduler(broker, clock=broker.clock, notify_lead=self.settings.notify_lead)
         self.actions = Actions(
             broker,

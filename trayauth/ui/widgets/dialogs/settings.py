@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from trayauth.domain.errors import TrayauthError
 from trayauth.storage.config import AppSettings, ConfigStore
-from trayauth.ui.dialogs.fields import ERROR_STYLE, mute
+from trayauth.ui.widgets.dialogs.fields import ERROR_STYLE, mute
 
 HEADER_FORMATS = ("Authorization: Bearer {token}", "Bearer {token}")
 

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from trayauth.domain.tokens import Inspection
-from trayauth.ui.present import left_text
+from trayauth.ui.state.present import left_text
 
 KINDS = {
     "jwt": "JWT (decoded, not verified)",

@@ -15,8 +15,9 @@ from PySide6.QtCore import QFileSystemWatcher, QObject, Signal
 
 from trayauth.domain.errors import TrayauthError
 from trayauth.services.broker import AccountView, Broker, BrokerEvent
-from trayauth.ui.clipboard import Timer, TimerFactory, qt_timer
-from trayauth.ui.present import next_change
+from trayauth.ui.qt.timers import qt_timer
+from trayauth.ui.state.present import next_change
+from trayauth.ui.state.timers import Timer, TimerFactory
 
 # Events after which the snapshots are stale; "renewing" only marks the account busy.
 _RELOADING = frozenset(

@@ -20,17 +20,17 @@ from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
 
 from trayauth.domain.errors import LoginRequired, TrayauthError
-from trayauth.ui.present import format_header, left_phrase
+from trayauth.ui.state.present import format_header, left_phrase
 
 if TYPE_CHECKING:
     from trayauth.domain.model import TokenSet
     from trayauth.services.broker import Broker
     from trayauth.storage.config import AppSettings
-    from trayauth.ui.accounts import AccountList
-    from trayauth.ui.appsettings import AppSettingsCache
-    from trayauth.ui.clipboard import SecretClipboard
-    from trayauth.ui.notifier import Notifier
-    from trayauth.ui.tasks import Tasks
+    from trayauth.ui.qt.accounts import AccountList
+    from trayauth.ui.qt.clipboard import SecretClipboard
+    from trayauth.ui.state.appsettings import AppSettingsCache
+    from trayauth.ui.state.notifier import Notifier
+    from trayauth.ui.state.tasks import Tasks
 
 
 def open_in_browser(url: str) -> bool:
@@ -200,7 +200,7 @@ class Actions:
         if self._raise(key):
             window = self.windows[key]
             return window if isinstance(window, QDialog) else None
-        from trayauth.ui.dialogs.login import LoginDialog
+        from trayauth.ui.widgets.dialogs.login import LoginDialog
 
         try:
             dialog = LoginDialog(
@@ -223,7 +223,7 @@ class Actions:
             window = self.windows[key]
             assert isinstance(window, QDialog)
             return window
-        from trayauth.ui.dialogs.login import LoginDialog
+        from trayauth.ui.widgets.dialogs.login import LoginDialog
 
         dialog = LoginDialog(
             self.broker,
@@ -244,7 +244,7 @@ class Actions:
     def inspect(self, name: str) -> QDialog | None:
         key = f"inspect:{name}"
         self._close_window(key)  # a fresh look: the token may have been renewed since
-        from trayauth.ui.dialogs.inspect import InspectDialog
+        from trayauth.ui.widgets.dialogs.inspect import InspectDialog
 
         try:
             info = self.broker.inspect(name)
@@ -263,7 +263,7 @@ class Actions:
             window = self.windows[key]
             assert isinstance(window, QDialog)
             return window
-        from trayauth.ui.dialogs.settings import SettingsDialog
+        from trayauth.ui.widgets.dialogs.settings import SettingsDialog
 
         try:
             where = self.broker.key_location().description

@@ -12,10 +12,12 @@ from __future__ import annotations
 import hashlib
 import sys
 from collections.abc import Callable
-from typing import Protocol
 
-from PySide6.QtCore import QMimeData, QTimer
+from PySide6.QtCore import QMimeData
 from PySide6.QtGui import QClipboard
+
+from trayauth.ui.qt.timers import qt_timer
+from trayauth.ui.state.timers import Timer, TimerFactory
 
 KDE_HINT = "x-kde-passwordManagerHint"
 MAC_CONCEALED = "application/x-nspasteboard-concealed-type"
@@ -23,25 +25,6 @@ MAC_CONCEALED_UTI = "org.nspasteboard.ConcealedType"
 WIN_EXCLUDE = "ExcludeClipboardContentFromMonitorProcessing"
 WIN_HISTORY = "CanIncludeInClipboardHistory"
 WIN_CLOUD = "CanUploadToCloudClipboard"
-
-
-class Timer(Protocol):
-    def stop(self) -> None: ...
-
-
-TimerFactory = Callable[[float, Callable[[], None]], Timer]
-
-
-MAX_TIMER_MS = 2_000_000_000  # QTimer takes a 32-bit int; callers re-plan when woken early
-
-
-def qt_timer(seconds: float, callback: Callable[[], None]) -> Timer:
-    """A single-shot QTimer: no Python-side polling, and stoppable."""
-    timer = QTimer()
-    timer.setSingleShot(True)
-    timer.timeout.connect(callback)
-    timer.start(min(MAX_TIMER_MS, max(0, int(seconds * 1000))))
-    return timer
 
 
 def concealment_formats(platform: str = sys.platform) -> dict[str, bytes]:

@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
 
 from trayauth.domain.errors import TrayauthError
 from trayauth.domain.prompts import BrowserSignIn, DeviceCode
-from trayauth.ui.dialogs.fields import ERROR_STYLE
-from trayauth.ui.present import left_text
+from trayauth.ui.state.present import left_text
+from trayauth.ui.widgets.dialogs.fields import ERROR_STYLE
 
 
 class _Countdown(QLabel):

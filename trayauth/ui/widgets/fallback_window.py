@@ -27,14 +27,14 @@ from PySide6.QtWidgets import (
 )
 
 from trayauth.domain.model import State
-from trayauth.ui.dialogs.fields import mute
-from trayauth.ui.icons import app_icon, dot_icon
-from trayauth.ui.notifier import Level, Note
-from trayauth.ui.present import countdown, state_of_view, status_word
+from trayauth.ui.state.notifier import Level, Note
+from trayauth.ui.state.present import countdown, state_of_view, status_word
+from trayauth.ui.widgets.dialogs.fields import mute
+from trayauth.ui.widgets.icons import app_icon, dot_icon
 
 if TYPE_CHECKING:
-    from trayauth.ui.accounts import AccountList
-    from trayauth.ui.actions import Actions
+    from trayauth.ui.qt.accounts import AccountList
+    from trayauth.ui.widgets.actions import Actions
 
 _NAME = Qt.ItemDataRole.UserRole  # each row carries its account's name here
 NOTE_STYLES = {

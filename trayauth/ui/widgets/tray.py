@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
-from trayauth.ui.icons import tray_icon
-from trayauth.ui.menu import AccountMenu
-from trayauth.ui.notifier import Level, Note
-from trayauth.ui.present import IconState, icon_state, tooltip
+from trayauth.ui.state.notifier import Level, Note
+from trayauth.ui.state.present import IconState, icon_state, tooltip
+from trayauth.ui.widgets.icons import tray_icon
+from trayauth.ui.widgets.menu import AccountMenu
 
 if TYPE_CHECKING:
-    from trayauth.ui.accounts import AccountList
-    from trayauth.ui.actions import Actions
+    from trayauth.ui.qt.accounts import AccountList
+    from trayauth.ui.widgets.actions import Actions
 
 NOTE_MS = 8000
 _ICONS = {

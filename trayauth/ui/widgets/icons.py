@@ -16,9 +16,9 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPen, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 
-from trayauth.ui.present import IconState
+from trayauth.ui.state.present import IconState
 
-ICON_DIR = Path(__file__).resolve().parent.parent / "resources" / "icons"
+ICON_DIR = Path(__file__).resolve().parents[2] / "resources" / "icons"
 TRAY_SIZES = (16, 22, 24, 32, 48, 64)
 
 COLOURS = {

@@ -18,12 +18,12 @@ from PySide6.QtWidgets import QMenu
 
 from trayauth.domain.model import State
 from trayauth.services.broker import AccountView
-from trayauth.ui.icons import dot_icon
-from trayauth.ui.present import clock_time, row_label, state_of_view, status_word
+from trayauth.ui.state.present import clock_time, row_label, state_of_view, status_word
+from trayauth.ui.widgets.icons import dot_icon
 
 if TYPE_CHECKING:
-    from trayauth.ui.accounts import AccountList
-    from trayauth.ui.actions import Actions
+    from trayauth.ui.qt.accounts import AccountList
+    from trayauth.ui.widgets.actions import Actions
 
 TICK_MS = 1000
 
