@@ -73,11 +73,15 @@ def safe_url(url: str) -> str:
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """Replace every secret (and its URL-encoded form) in ``text``; longest first."""
+    """Replace every secret (and each URL-encoded form of it) in ``text``; longest first.
+
+    The forms: as is, fully percent-encoded (a query value), path-encoded (``/`` kept, as in a URL
+    path built from a setting) and form-encoded (``+`` for spaces).
+    """
     from urllib.parse import quote, quote_plus
 
     for secret in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
-        for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
+        for form in {secret, quote(secret, safe=""), quote(secret), quote_plus(secret)}:
             text = text.replace(form, "[redacted]")
     return text
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from trayauth import faultpoints
 
-_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+# O_CREAT | O_EXCL is what refuses a planted file or symlink (POSIX: it never follows a link), and
+# Python opens every descriptor close-on-exec already, so no O_NOFOLLOW or O_CLOEXEC is needed.
 _O_BINARY = getattr(os, "O_BINARY", 0)
 
 
@@ -28,7 +28,7 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
     directory = path.parent
     # os.urandom rather than secrets/tempfile: this runs on the CLI's hot path, keep imports nil.
     tmp = directory / f".{path.name}.{os.urandom(6).hex()}.tmp"
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC | _O_BINARY
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY
     fd = os.open(tmp, flags, mode)
     try:
         try:

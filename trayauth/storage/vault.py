@@ -112,7 +112,8 @@ class Vault:
         if isinstance(fmt, int) and not isinstance(fmt, bool) and fmt > FORMAT:
             raise self._untouched(f"was written by a newer trayauth (format {fmt})")
         vault_id, data = doc.get("vault_id"), doc.get("data")
-        if fmt != FORMAT or not isinstance(vault_id, str) or not _VAULT_ID.fullmatch(vault_id):
+        exact = type(fmt) is int and fmt == FORMAT  # not `fmt == 1` alone: JSON `true` == 1 too
+        if not exact or not isinstance(vault_id, str) or not _VAULT_ID.fullmatch(vault_id):
             raise self._untouched("is not a trayauth vault (bad header)")
         if not isinstance(data, str):
             raise self._untouched("is not a trayauth vault (no data)")
