@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.tray import TrayProcess, tray_process
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 FILE_KEYRING = "keyrings.alt.file.PlaintextKeyring"
@@ -51,3 +53,9 @@ def provider() -> Iterator[object]:
 def fresh_provider() -> Iterator[object]:
     """A provider server of the test's own, for tests that change lifetimes or inject faults."""
     yield from _serve()
+
+
+@pytest.fixture
+def tray(isolated: Path) -> Iterator[TrayProcess]:
+    """A real tray process (offscreen) on the isolated config, answering on its socket."""
+    yield from tray_process()

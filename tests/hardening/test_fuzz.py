@@ -1468,7 +1468,7 @@ def test_agent_replies(figures: Figures, monkeypatch: pytest.MonkeyPatch) -> Non
     from trayauth.cli.fast import via_tray
 
     directory = tempfile.mkdtemp(prefix="ta-fuzz-")  # short: AF_UNIX paths are limited to ~100 bytes
-    monkeypatch.setattr("trayauth.storage.paths.runtime_dir", lambda: Path(directory))
+    monkeypatch.setattr("trayauth.client.runtime_dir", lambda: directory)
     server = _ReplyServer(directory)
     try:
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from trayauth import client as client_module
 from trayauth.client import request_token, socket_path, tray_running
 from trayauth.domain.errors import LoginRequired
 from trayauth.domain.model import State, TokenSet
@@ -241,3 +242,21 @@ def test_the_client_imports_nothing_heavy() -> None:
     ).stdout.split()
     heavy = {"asyncio", "httpx", "PySide6", "qasync", "cryptography", "jwt", "keyring", "struct", "ssl"}
     assert not heavy & set(out), out
+
+
+@pytest.mark.asyncio
+async def test_a_slow_answer_is_announced_and_waited_for(runtime: Path) -> None:
+    server, broker = await serve(runtime)
+    broker.delay = client_module.ANSWER_TIMEOUT * 1.5  # longer than a silent tray is given
+    try:
+        reply = await client(request_token, "work", runtime)
+        assert reply is not None and reply["token"] == "tok-work"
+        # A version 1 client gets no "working" line: it would take it for the answer.
+        with socket.socket(socket.AF_UNIX) as raw:
+            raw.connect(socket_path(runtime))
+            raw.sendall(b'{"v": 1, "op": "token", "name": "work"}\n')
+            raw.settimeout(30)
+            first = await asyncio.get_running_loop().run_in_executor(None, raw.recv, 65536)
+        assert b"working" not in first and b'"tok-work"' in first
+    finally:
+        await server.close()

@@ -1,18 +1,22 @@
 """The ``trayauth`` command.
 
 Start-up time is a feature here: scripts call ``trayauth header NAME`` before every curl. So this
-package imports only argparse at the top; each command imports what it needs, the token path asks
-a running tray over its socket first (standard library only), and Qt is never imported except to
-start the tray.
+package imports nothing at the top; ``token``/``header`` ask a running tray over its socket first
+(:mod:`trayauth.cli.fast`, which loads only what the console script's own ``import re`` and
+``socket``/``json`` bring), argparse and each command's modules load only when needed, and Qt is
+never imported except to start the tray. tests/unit/test_fast_path.py holds this to account.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
 
 from trayauth import __version__
+
+TYPE_CHECKING = False  # not typing's: the fast path below must not import typing
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 def _parser() -> object:

@@ -31,6 +31,10 @@ if TYPE_CHECKING:
 
 LOCK_NAME = "tray.lock"
 READ_REQUEST_TIMEOUT = 5.0
+# An answer not ready by then (a renewal on the network) is preceded by a "working" line, so the
+# client, which gives a silent tray about a second, knows this one is alive and waits for it.
+WORKING_AFTER = 0.1
+WORKING_LINE = b'{"working": true}\n'
 
 
 # ---- peer credentials ----------------------------------------------------------------------
@@ -128,6 +132,16 @@ def _read_pid(fd: int) -> int | None:
     return int(text) if text.isdigit() else None
 
 
+def _speaks_working(line: bytes) -> bool:
+    """Version 2 clients read a "working" line; version 1 ones would take it for the answer."""
+    try:
+        request = json.loads(line)
+    except (ValueError, RecursionError):
+        return False
+    version = request.get("v") if isinstance(request, dict) else None
+    return isinstance(version, int) and not isinstance(version, bool) and version >= 2
+
+
 # ---- server: on the tray's asyncio loop ----------------------------------------------------
 
 
@@ -199,15 +213,34 @@ class AgentServer:
                 line = await asyncio.wait_for(reader.readline(), READ_REQUEST_TIMEOUT)
             except (TimeoutError, ValueError, OSError):  # ValueError: a line over the limit
                 return
-            reply = await self.answer(line)
+            reply = await self._answer_acknowledged(line, writer)
             writer.write(json.dumps(reply).encode("utf-8") + b"\n")
             await writer.drain()
         except (OSError, asyncio.IncompleteReadError):
             pass  # the client went away; nothing to tell anyone
+        except asyncio.CancelledError:
+            # The tray is closing. Ending quietly rather than cancelled: Python 3.11's stream server
+            # asks a cancelled handler for its exception and prints the CancelledError's traceback.
+            pass
         finally:
             if task is not None:
                 self._handlers.discard(task)
             writer.close()
+
+    async def _answer_acknowledged(self, line: bytes, writer: asyncio.StreamWriter) -> dict[str, Any]:
+        """:meth:`answer`, with a "working" line first when it takes a while and the client knows it."""
+        import asyncio
+
+        job = asyncio.ensure_future(self.answer(line))
+        try:
+            done, _ = await asyncio.wait({job}, timeout=WORKING_AFTER)
+            if not done and _speaks_working(line):
+                writer.write(WORKING_LINE)
+                await writer.drain()
+            return await job
+        finally:
+            if not job.done():  # the client went away, or the tray is closing
+                job.cancel()
 
     async def answer(self, line: bytes) -> dict[str, Any]:
         """One reply for one request line; never raises, never puts a secret in an error."""

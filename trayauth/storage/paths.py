@@ -1,8 +1,9 @@
 """Where an installation keeps its files, decided in one place.
 
-Everything hangs off one root so tests (and ``TRAYAUTH_CONFIG_DIR``) move all of it at once.
-platformdirs is imported only when no root is given: ``trayauth header`` runs before every curl
-in some scripts, and its start-up time is part of the product.
+Everything hangs off one root so tests (and ``TRAYAUTH_CONFIG_DIR``) move all of it at once. Which
+root, and where the tray's socket lives, is decided by :mod:`trayauth.client` (the CLI's standard
+library fast path needs the same answer without pathlib); this module wraps them in ``Path``s.
+platformdirs is imported only when no root is given.
 """
 
 from __future__ import annotations
@@ -13,32 +14,17 @@ import stat
 from pathlib import Path
 from typing import NamedTuple
 
-CONFIG_DIR_ENV = "TRAYAUTH_CONFIG_DIR"
-APP_NAME = "trayauth"
+from trayauth import client
 
 
 def config_dir() -> Path:
     """``TRAYAUTH_CONFIG_DIR`` when set, else the platform's per-user config directory."""
-    override = os.environ.get(CONFIG_DIR_ENV)
-    if override:
-        # Absolute, so a later chdir (or a subprocess started elsewhere) means the same place.
-        return Path(override).expanduser().absolute()
-    import platformdirs
-
-    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+    return Path(client.config_dir())
 
 
 def runtime_path() -> Path:
-    """Where the tray's socket lives, without creating anything (clients only look).
-
-    ``$XDG_RUNTIME_DIR`` is per-user, 0700 and cleared at logout: the right home for a socket. An
-    explicit ``TRAYAUTH_CONFIG_DIR`` means a separate installation (tests, a second profile), so
-    its socket stays inside it and two installations never answer for each other.
-    """
-    xdg = os.environ.get("XDG_RUNTIME_DIR")
-    if xdg and not os.environ.get(CONFIG_DIR_ENV):
-        return Path(xdg) / APP_NAME
-    return config_dir() / "run"
+    """Where the tray's socket lives, without creating anything (the rule: :mod:`trayauth.client`)."""
+    return Path(client.runtime_dir())
 
 
 def runtime_dir() -> Path:

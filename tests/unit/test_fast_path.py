@@ -1,0 +1,50 @@
+"""``trayauth header NAME`` answered by a running tray loads nothing beyond a client's floor.
+
+The floor is what any pip-installed Python client pays: its console script imports ``re``, and
+talking JSON over a socket needs ``socket`` and ``json``. The fast path may add its own four small
+modules and nothing else: no typing, pathlib, enum (beyond re's), asyncio, httpx, argparse. Timings
+are in tests/benchmarks/bench_cli.py; this holds the import set, which is what timings follow.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.helpers import add_account, login, ok
+from tests.support.tray import REPO, TrayProcess
+
+# As the console script runs it (``import re`` then ``from trayauth.cli import main``), without
+# site (-S), so nothing a .pth file preloads can hide an import of ours.
+PROBE = """
+import json, os, re, socket, sys
+floor = set(sys.modules)
+from trayauth.cli import main
+code = main(["header", sys.argv[1]])
+sys.stdout.flush()
+print(json.dumps({"code": code, "loaded": sorted(set(sys.modules) - floor)}), file=sys.stderr)
+"""
+# __future__: a few lines that every module of ours names (``from __future__ import annotations``).
+FAST_PATH = {"__future__", "trayauth", "trayauth.cli", "trayauth.cli.fast", "trayauth.client"}
+NEVER = {"typing", "pathlib", "enum", "asyncio", "httpx", "argparse", "dataclasses", "urllib.parse"}
+
+
+def test_the_fast_path_loads_only_its_own_modules(isolated: Path, tray: TrayProcess) -> None:
+    add_account("b", "bearer")
+    ok(login("b", "bearer-token-value"))
+    probe = subprocess.run(
+        [sys.executable, "-S", "-c", PROBE, "b"],
+        env=tray.env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    report = json.loads(probe.stderr.strip().splitlines()[-1])
+    assert report["code"] == 0 and probe.stdout == "Authorization: Bearer bearer-token-value\n"
+    loaded = set(report["loaded"])
+    assert not loaded & NEVER
+    assert loaded == FAST_PATH
