@@ -343,7 +343,7 @@ def _restart(srv: ProviderServer, flow: CrashFlow, stored: TokenSet, old: TokenS
 
 def _run_case(flow: CrashFlow, point: KillPoint, srv: ProviderServer, tap: Tap, home: Path) -> str:
     preset = PresetCatalog().get(flow.preset)
-    assert preset.options.get("rotating_refresh") is True, f"{flow.preset} does not rotate: nothing to test"
+    assert preset.options.rotating_refresh is True, f"{flow.preset} does not rotate: nothing to test"
     first = asyncio.run(_login(flow, srv, home))
     assert first.refresh_token, "the login gave no refresh token: nothing to rotate"
     expire_now(NAME)

@@ -55,6 +55,7 @@ from trayauth import client
 from trayauth.demo import ProviderServer
 from trayauth.domain.errors import RateLimited, TrayauthError
 from trayauth.domain.model import Account, TokenSet
+from trayauth.domain.options import OAuthOptions, StaticOptions, StepsOptions
 from trayauth.domain.presets import (
     FIELD_KINDS,
     RENEW_MODES,
@@ -986,7 +987,7 @@ def check_preset(preset: Preset, stem: str) -> None:
         assert isinstance(fld.key, str) and fld.kind in FIELD_KINDS
         assert isinstance(fld.secret, bool) and isinstance(fld.required, bool)
         assert isinstance(fld.default, str) and isinstance(fld.label, str)
-    assert isinstance(preset.options, dict)
+    assert isinstance(preset.options, StaticOptions | StepsOptions | OAuthOptions)
     json.dumps(preset.to_json())
 
 

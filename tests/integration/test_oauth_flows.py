@@ -50,26 +50,6 @@ class FakeClock:
         await asyncio.sleep(0)
 
 
-@pytest.fixture
-def srv() -> Iterator[ProviderServer]:
-    with ProviderServer() as server:
-        yield server
-
-
-@pytest_asyncio.fixture
-async def http() -> AsyncIterator[HttpPolicy]:
-    policy = HttpPolicy()
-    try:
-        yield policy
-    finally:
-        await policy.aclose()
-
-
-@pytest.fixture(autouse=True)
-def _fresh_discovery() -> None:
-    discovery.forget()
-
-
 def make_ctx(
     preset: str | Preset,
     settings: Mapping[str, str],
@@ -317,7 +297,9 @@ async def test_attentive_install_gives_a_token_that_never_expires(
         )
     assert me.status_code == 200
     sent = parse_qs(urlsplit(ctx.asker.questions[0].url).query)  # type: ignore[union-attr]
-    assert "code_challenge" not in sent, "Attentive documents no PKCE"
+    # Issue 9 item 13: S256 is sent; Attentive documents no PKCE and rejects nothing (RFC 6749 §3.1:
+    # unknown parameters are ignored), and the demo's Attentive ignores it the same way.
+    assert sent["code_challenge_method"] == ["S256"] and sent["code_challenge"]
 
 
 @pytest.mark.asyncio
@@ -339,7 +321,7 @@ async def test_attentive_slow_exchange_is_abandoned_at_the_code_lifetime(
     srv: ProviderServer, http: HttpPolicy
 ) -> None:
     preset = load_preset("attentive-oauth")
-    quick = dataclasses.replace(preset, options={**preset.options, "code_lifetime": 0.3})
+    quick = dataclasses.replace(preset, options=dataclasses.replace(preset.oauth, code_lifetime=0.3))
     srv.inject("attentive", "v1/authorization-codes/tokens", "delay:1.5")
     started = time.monotonic()
     with pytest.raises(LoginTimeout, match="expired before it could be exchanged"):
@@ -503,19 +485,6 @@ async def test_device_code_needs_someone_to_show_the_code(srv: ProviderServer, h
 
 
 # ---- through the broker ----------------------------------------------------------------------
-
-
-@pytest_asyncio.fixture
-async def broker(isolated: Any) -> AsyncIterator[Any]:
-    from trayauth.domain.presets import PresetCatalog
-    from trayauth.services.broker import Broker
-    from trayauth.storage.store import Store
-
-    b = Broker(Store.open(isolated), PresetCatalog())
-    try:
-        yield b
-    finally:
-        await b.aclose()
 
 
 @pytest.mark.asyncio

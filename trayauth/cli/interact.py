@@ -11,7 +11,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from trayauth.domain.errors import TrayauthError, UsageError
 from trayauth.domain.presets import Field, Preset
@@ -29,18 +29,52 @@ def secret_fields_to_ask(preset: Preset, extra: Iterable[str]) -> list[Field]:
     return [f for f in preset.secret_fields if f.required or f.key in wanted]
 
 
-def read_secrets(fields: list[Field], *, from_stdin: bool, account: str) -> dict[str, str]:
+def match_stdin_lines(
+    lines: list[str], asked: Sequence[Field], every: Sequence[Field], *, account: str
+) -> dict[str, str]:
+    """Which secret each line of ``--secret-stdin`` is, decided before anything is sent.
+
+    As many lines as the secrets that would be prompted for (the required ones, plus any named
+    with --with-secret) fill those; as many as the preset has secret fields fill all of them in
+    field order, optional ones included (an empty line leaves an optional one out). Any other
+    count is an error here, up front: a line that would be silently ignored (a confidential
+    client's secret) only shows up as ``invalid_client`` after the browser sign-in.
+    """
+    while lines and not lines[-1].strip():
+        lines = lines[:-1]
+    values = [line.strip() for line in lines]
+    if len(values) == len(asked):
+        chosen = list(asked)
+    elif len(values) == len(every):
+        chosen = list(every)
+    else:
+        order = ", ".join(f.key + ("" if f.required else " (optional)") for f in every) or "none"
+        if len(values) > len(every):
+            what = f"{len(values)} lines on stdin, but it takes at most {len(every)} secrets"
+        else:
+            what = f"{len(values)} secret line(s) on stdin do not match its secrets"
+        raise UsageError(
+            f"{account}: {what}",
+            hint=f"give one line per secret, in this order: {order}",
+        )
+    result: dict[str, str] = {}
+    for fld, value in zip(chosen, values, strict=True):
+        if not value and fld.required:
+            raise UsageError(f"{account}: the {fld.label.lower()} line on stdin is empty")
+        if value:
+            result[fld.key] = value
+    return result
+
+
+def read_secrets(
+    fields: list[Field], *, from_stdin: bool, account: str, every: Sequence[Field] | None = None
+) -> dict[str, str]:
+    if from_stdin:
+        return match_stdin_lines(
+            sys.stdin.read().splitlines(), fields, fields if every is None else every, account=account
+        )
     if not fields:
         return {}
-    if from_stdin:
-        lines = sys.stdin.read().splitlines()
-        values = [line.strip() for line in lines if line.strip()]
-        if len(values) < len(fields):
-            names = ", ".join(f.key for f in fields)
-            raise UsageError(
-                f"{account}: expected {len(fields)} secret line(s) on stdin ({names}), got {len(values)}"
-            )
-        return {f.key: v for f, v in zip(fields, values, strict=False)}
     if not sys.stdin.isatty():
         raise UsageError(
             f"{account}: no terminal to ask for the {fields[0].label.lower()}",

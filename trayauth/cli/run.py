@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
+SIGN_IN_AGAIN = "the provider gave no refresh token, so this session cannot renew itself: sign in again"
+
+
 def iso(ts: float | None) -> str | None:
     if ts is None:
         return None
@@ -136,13 +139,19 @@ def cmd_login(args: argparse.Namespace) -> int:
     broker = _broker()
     _account, preset = broker.account(args.name)
     fields = secret_fields_to_ask(preset, args.with_secret)
-    secrets = read_secrets(fields, from_stdin=args.secret_stdin, account=args.name)
+    secrets = read_secrets(
+        fields, from_stdin=args.secret_stdin, account=args.name, every=preset.secret_fields
+    )
     _fallback_note(broker)
     asker = CliAsker(allow_paste=not args.secret_stdin)
     opener: Callable[[str], bool] | None = None if args.no_browser else webbrowser.open
     tokens = _async(broker, broker.login(args.name, secrets, asker=asker, open_browser=opener))
     left = None if tokens.expires_at is None else int(tokens.expires_at - broker.clock())
     print(f"logged in {args.name}: {human_left(left)}", file=sys.stderr)
+    ends = broker.view(args.name).sign_in_by
+    if ends is not None:
+        left_text = human_left(int(ends - broker.clock()))
+        err(f"note: {args.name}: {SIGN_IN_AGAIN} by {iso(ends)} (in {left_text})")
     return 0
 
 
@@ -174,6 +183,7 @@ def _view_json(view: AccountView) -> dict[str, Any]:
         "default": view.is_default,
         "renewable": view.renewable,
         "error": view.error,
+        "sign_in_by": iso(view.sign_in_by),
     }
 
 
@@ -193,6 +203,8 @@ def cmd_list(args: argparse.Namespace) -> int:
             print(f"{v.name + mark:<20} {v.preset_id:<26} {v.state.value:<11} {when}")
             if v.error:
                 print(f"{'':<20} ! {v.error}")
+            elif v.sign_in_by is not None and v.state.value != "expired":
+                print(f"{'':<20} ! no refresh token: sign in again by {iso(v.sign_in_by)}")
     if location is not None and location.fallback:
         err(f"note: secrets are encrypted with a key kept in {location.description}")
     return 0
@@ -208,8 +220,8 @@ def cmd_refresh(args: argparse.Namespace) -> int:
 
 def cmd_logout(args: argparse.Namespace) -> int:
     broker = _broker()
-    _async(broker, broker.logout(args.name))
-    print(f"logged out {args.name}; local tokens deleted", file=sys.stderr)
+    result = _async(broker, broker.logout(args.name))
+    print(f"logged out {args.name}: {result.sentence}", file=sys.stderr)
     return 0
 
 

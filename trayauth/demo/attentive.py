@@ -47,6 +47,9 @@ def tokens(ctx: Context, req: Request) -> Reply:
     client = clients.authenticate(ctx, "attentive", req, form, confidential=True)
     if form.get("grant_type") != "authorization_code":
         return oauth_error(400, "unsupported_grant_type", "only authorization_code is supported")
+    # Attentive documents no PKCE; like any server that does not know a parameter (RFC 6749 §3.2)
+    # it ignores code_verifier, as its install page ignores code_challenge.
+    form.pop("code_verifier", None)
     code = clients.redeem(ctx, "attentive", form, client)
     scope = code.data["scope"]
     family = ctx.book.family("attentive", client.client_id, client_id=client.client_id, scope=scope)

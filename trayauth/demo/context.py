@@ -46,6 +46,12 @@ class Settings:
     device_interval: int = 5
     # Amino's JWT `exp` is this much later than `expires_at_timestamp`: the client must trust the latter.
     amino_claim_skew: float = 86400
+    # GitHub's "expiring user tokens" app setting: off by default (tokens never expire, no refresh).
+    github_expiring_tokens: bool = False
+    # The generic server's scopes_supported (None: its default list), e.g. a server without offline_access.
+    scopes_supported: list[str] | None = None
+    # Claims forced into every ID token (tests of a forged or mistaken one: another aud, nonce …).
+    id_token_overrides: dict[str, object] = field(default_factory=dict)
 
 
 class Context:
@@ -59,6 +65,8 @@ class Context:
         self.codes = {vendor: CodeBook(now) for vendor in ("sentiance", "attentive", "oauth")}
         self.devices = DeviceBook(now)
         self.limiter = SlidingWindow(now)
+        self.consented: set[tuple[str, str]] = set()  # (client, user) pairs that consented once (Google)
+        self.revoked: list[str] = []  # token_type_hint of every revocation request, in order
 
     def expires_at(self, vendor: str) -> float | None:
         lifetime = self.settings.lifetimes.get(vendor)

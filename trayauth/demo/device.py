@@ -13,8 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from trayauth.demo import clients
-from trayauth.demo.wire import Answer, Reply, Request, Route, html, oauth_error
+from trayauth.demo.wire import Answer, Reply, Request, html
 
 if TYPE_CHECKING:
     from trayauth.demo.context import Context
@@ -99,30 +98,6 @@ class DeviceBook:
         raise Refused("authorization_pending", "waiting for the user")
 
 
-def device_authorization(ctx: Context, req: Request) -> Reply:
-    form = req.form()
-    if form is None:
-        return oauth_error(400, "invalid_request", "send application/x-www-form-urlencoded")
-    # RFC 8628 §3.1: client_id in the form, or the client's own authentication (HTTP Basic).
-    client = clients.authenticate(ctx, "oauth", req, form)
-    s = ctx.settings
-    auth = ctx.devices.start(client.client_id, form.get("scope", ""), s.device_expires_in, s.device_interval)
-    page = f"{ctx.base_url('oauth')}/device"
-    return Reply(
-        200,
-        {
-            "device_code": auth.device_code,
-            "user_code": auth.user_code,
-            "verification_uri": page,
-            "verification_uri_complete": f"{page}?user_code={auth.user_code}",
-            "expires_in": s.device_expires_in,
-            "interval": s.device_interval,
-        },
-        headers={"Cache-Control": "no-store"},
-        token_path=("device_code",),
-    )
-
-
 def _form(user_code: str) -> str:
     from html import escape
 
@@ -148,9 +123,3 @@ def device_page(ctx: Context, req: Request) -> Reply:
     if auth.status in ("approved", "done"):
         return html(200, "Device connected", "You can go back to your device.")
     return html(200, "Request denied", "The device was not connected.")
-
-
-ROUTES = [
-    Route("oauth", "device_authorization", "device_authorization", ("POST",), device_authorization),
-    Route("oauth", "device", "device", ("GET", "POST"), device_page),
-]

@@ -12,7 +12,9 @@ import uuid
 from typing import Any
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from jwt.algorithms import ECAlgorithm
 
 from trayauth.demo import paseto
 
@@ -21,6 +23,24 @@ class Mint:
     def __init__(self) -> None:
         self._hmac_key = secrets.token_bytes(32)
         self._ed_key = Ed25519PrivateKey.generate()
+        # ID tokens are signed with a public-key algorithm, as OpenID providers do, so a client
+        # can check them against the published JWKS without holding any secret.
+        self._id_key = ec.generate_private_key(ec.SECP256R1())
+        self.id_kid = uuid.uuid4().hex[:16]
+
+    def id_token(self, claims: dict[str, Any], *, key: ec.EllipticCurvePrivateKey | None = None) -> str:
+        """An ES256 ID token with the server's ``kid`` (``key``: a test's own, unpublished key)."""
+        return jwt.encode(claims, key or self._id_key, algorithm="ES256", headers={"kid": self.id_kid})
+
+    def jwks(self) -> dict[str, Any]:
+        """The public half of the ID token key as a JWK Set (RFC 7517)."""
+        jwk = ECAlgorithm.to_jwk(self._id_key.public_key(), as_dict=True)
+        return {"keys": [{**jwk, "kid": self.id_kid, "use": "sig", "alg": "ES256"}]}
+
+    def rotate_id_key(self) -> None:
+        """A new ID token key under a new kid (tests of key rotation)."""
+        self._id_key = ec.generate_private_key(ec.SECP256R1())
+        self.id_kid = uuid.uuid4().hex[:16]
 
     def jwt(self, claims: dict[str, Any], *, unique: bool = True) -> str:
         """HS256 JWT; ``unique`` adds a ``jti`` so two tokens minted in one second differ."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from trayauth.demo import attentive, device, oauth, vendors
+from trayauth.demo import attentive, oauth, vendors
 from trayauth.demo.context import VENDORS
 from trayauth.demo.wire import Handler, Reply, Request, Route
 
@@ -32,7 +32,6 @@ ROUTES: tuple[Route, ...] = (
     *vendors.ROUTES,
     *attentive.ROUTES,
     *oauth.ROUTES,
-    *device.ROUTES,
     *(Route(v, "whoami", "whoami", ("GET", "POST"), whoami_for(v)) for v in VENDORS),
 )
 

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 from trayauth.demo import faults, routes
 from trayauth.demo.accounts import LOOPBACK_ANY, Client
 from trayauth.demo.context import VENDORS, Context, Settings
+from trayauth.demo.dialects import DIALECTS
 from trayauth.demo.wire import Answer, Reply, Request, oauth_error, parse_params
 
 MAX_REQUEST_BODY = 1_048_576
@@ -210,8 +211,10 @@ class ProviderServer:
         return self._url
 
     def base_url(self, vendor: str) -> str:
-        if vendor not in VENDORS:
-            raise ValueError(f"unknown vendor {vendor!r}; one of {', '.join(VENDORS)}")
+        """``{url}/{vendor}``; a provider dialect's name (``github``, ``keycloak`` …) works too."""
+        if vendor not in VENDORS and vendor not in DIALECTS:
+            known = ", ".join((*VENDORS, *(d for d in DIALECTS if d not in VENDORS)))
+            raise ValueError(f"unknown vendor {vendor!r}; one of {known}")
         return f"{self.url}/{vendor}"
 
     @property
@@ -294,6 +297,21 @@ class ProviderServer:
     def check(self, vendor: str, access_token: str) -> bool:
         with self._lock:
             return self._ctx.subject(vendor, access_token) is not None
+
+    def issuer_of(self, dialect: str) -> str:
+        """The issuer URL of a provider dialect (``srv.issuer`` is the generic one's)."""
+        from trayauth.demo.oauth import issuer
+
+        return issuer(self._ctx, DIALECTS[dialect])
+
+    def revocations(self) -> list[str]:
+        """The ``token_type_hint`` of every revocation request answered 200, in order."""
+        with self._lock:
+            return list(self._ctx.revoked)
+
+    def rotate_id_key(self) -> None:
+        with self._lock:
+            self._ctx.mint.rotate_id_key()
 
     def approve_device(self, user_code: str, username: str = "demo") -> None:
         with self._lock:

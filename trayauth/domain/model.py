@@ -41,6 +41,9 @@ class TokenSet:
     token_type: str = "Bearer"
     scopes: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # An OpenID Connect ID token, checked when it arrived; not stored (``to_dict`` leaves it out):
+    # trayauth hands out access tokens and keeps nothing it does not need.
+    id_token: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def lifetime(self) -> float | None:

@@ -20,8 +20,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from trayauth.domain.errors import PresetError, UsageError
+from trayauth.domain.options import OAuthOptions, Options, StaticOptions, StepsOptions, parse_options
 
 RENEW_MODES = ("refresh", "relogin", "none")
+# The flow modules (trayauth.flows.<name>); listed here so loading a preset imports no flow code.
+FLOWS = ("static", "steps", "authorization_code", "oauth_password", "client_credentials", "device_code")
 FIELD_KINDS = ("text", "url", "secret", "scopes")
 TOKEN_FORMATS = ("auto", "jwt", "paseto", "opaque")
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -64,7 +67,7 @@ class Preset:
     description: str = ""
     keep_secrets: bool = False
     token_format: str = "auto"
-    options: Mapping[str, Any] = field(default_factory=dict)
+    options: Options = field(default_factory=StaticOptions)
     source: str = "built-in"
 
     def field(self, key: str) -> Field | None:
@@ -80,6 +83,13 @@ class Preset:
     @property
     def secret_fields(self) -> tuple[Field, ...]:
         return tuple(f for f in self.fields if f.secret)
+
+    @property
+    def oauth(self) -> OAuthOptions:
+        """The options of an OAuth flow; a PresetError for a preset of another flow."""
+        if not isinstance(self.options, OAuthOptions):
+            raise PresetError(f"preset {self.id!r} ({self.source}) is not an OAuth preset")
+        return self.options
 
     @property
     def interactive(self) -> bool:
@@ -178,10 +188,11 @@ def parse_preset(data: Mapping[str, Any], *, source: str = "built-in") -> Preset
         options = data.get("options", {})
     if not isinstance(options, dict):
         raise PresetError(f"{where}: flow options must be a table")
-    from trayauth.flows import FLOWS
-
     if flow_name not in FLOWS:
         raise PresetError(f"{where}: unknown flow {flow_name!r}; known: {', '.join(FLOWS)}")
+    typed = parse_options(flow_name, options, where)
+    if isinstance(typed, StepsOptions) and renew == "refresh" and typed.refresh is None:
+        raise PresetError(f"{where}: renew = \"refresh\" needs an [options.refresh] request")
     return Preset(
         id=pid,
         label=_str(data, "label", where, default=pid),
@@ -191,7 +202,7 @@ def parse_preset(data: Mapping[str, Any], *, source: str = "built-in") -> Preset
         fields=fields,
         keep_secrets=_bool(data, "keep_secrets", where),
         token_format=token_format,
-        options=options,
+        options=typed,
         source=source,
     )
 

@@ -260,3 +260,16 @@ def expiring_window(tokens: TokenSet) -> float:
     lifetime = tokens.lifetime
     window = EXPIRING_WINDOW if not lifetime else min(EXPIRING_WINDOW, 0.25 * lifetime)
     return max(window, renewal_margin(tokens))
+
+
+def session_ends_at(renew: str, renewable: bool, tokens: TokenSet | None) -> float | None:
+    """When the user must sign in again because a session meant to renew itself cannot.
+
+    A preset that renews (by refresh or by logging in again) whose login brought nothing to renew
+    with — no refresh token, e.g. ``offline_access`` dropped by the server — ends when its access
+    token expires; saying so at login beats "cannot renew itself" an hour later. None: the
+    session renews itself, never expires, or was never meant to renew.
+    """
+    if tokens is None or renew == "none" or renewable or tokens.expires_at is None:
+        return None
+    return tokens.expires_at

@@ -5,6 +5,7 @@ path never pays for flows it does not use. Each flow module provides::
 
     async def login(ctx: FlowContext) -> TokenSet
     async def refresh(ctx: FlowContext, tokens: TokenSet) -> TokenSet   # flows that renew by refresh
+    async def revoke(ctx: FlowContext, tokens: TokenSet | None) -> RevocationResult  # at logout
 """
 
 from __future__ import annotations
@@ -13,10 +14,14 @@ import importlib
 from typing import TYPE_CHECKING, Protocol, cast
 
 from trayauth.domain.errors import PresetError
+from trayauth.domain.presets import FLOWS
+
+__all__ = ["FLOWS", "Flow", "load_flow"]
 
 if TYPE_CHECKING:
     from trayauth.domain.model import TokenSet
     from trayauth.flows.base import FlowContext
+    from trayauth.protocol.revocation import RevocationResult
 
 
 class Flow(Protocol):
@@ -26,15 +31,9 @@ class Flow(Protocol):
 
     async def refresh(self, ctx: FlowContext, tokens: TokenSet) -> TokenSet: ...
 
+    async def revoke(self, ctx: FlowContext, tokens: TokenSet | None) -> RevocationResult: ...
 
-FLOWS = (
-    "static",
-    "steps",
-    "authorization_code",
-    "oauth_password",
-    "client_credentials",
-    "device_code",
-)
+
 
 
 def load_flow(name: str) -> Flow:

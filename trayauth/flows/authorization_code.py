@@ -4,29 +4,24 @@ Serves ``oauth2`` (any OAuth 2.0 / OpenID Connect server) and ``attentive-oauth`
 preset's flow table: ``pkce`` (default true: S256 on every login), ``timeout`` (seconds to wait
 for the browser, default 300), ``code_lifetime`` (seconds a code lives once issued: the exchange
 must finish within it, Attentive's is 120), ``client_auth``, ``authorize_params``,
-``token_params``, ``token_url`` / ``authorize_url`` templates and ``check_issuer``.
+``token_params``, ``token_url`` / ``authorize_url`` templates and ``check_issuer`` — typed in
+:class:`trayauth.domain.options.OAuthOptions`. Asking for ``offline_access`` sends
+``prompt=consent``; an ``iss`` in the redirect is checked (RFC 9207) and required where the server
+promises it; an ID token is verified against the issuer's keys with the nonce sent here.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Awaitable
 
-from trayauth.domain.errors import CredentialsRejected, LoginRequired, LoginTimeout, UsageError
+from trayauth.domain.errors import CredentialsRejected, LoginRequired, LoginTimeout
 from trayauth.domain.model import TokenSet
-from trayauth.flows import discovery, grants
+from trayauth.flows import discovery, grants, idtoken, revocation
 from trayauth.flows.base import FlowContext
 from trayauth.net import loopback
 from trayauth.protocol import oauth
-
-
-def _code_lifetime(ctx: FlowContext) -> float | None:
-    value = ctx.preset.options.get("code_lifetime")
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise UsageError(f"preset {ctx.preset.id!r}: code_lifetime must be a positive number of seconds")
-    return float(value)
+from trayauth.protocol.revocation import RevocationResult
 
 
 async def login(ctx: FlowContext) -> TokenSet:
@@ -34,17 +29,22 @@ async def login(ctx: FlowContext) -> TokenSet:
         raise LoginRequired(
             f"{ctx.name}: signing in needs the browser", hint=f"run 'trayauth login {ctx.name}'"
         )
-    options = ctx.preset.options
+    options = ctx.preset.oauth
     timeout = loopback.timeout_of(ctx)
-    lifetime = _code_lifetime(ctx)
+    lifetime = options.code_lifetime
     client_id = ctx.require("client_id")
-    endpoints = await discovery.endpoints(ctx, authorize=True)
+    endpoints = await discovery.endpoints(ctx, authorize=True, extras=True)
     assert endpoints.authorize is not None
     client = grants.client_for(ctx, endpoints.auth_methods)
-    scopes = grants.scopes_for(ctx)
+    scopes = grants.scopes_for(ctx, endpoints.scopes_supported)
     state = oauth.new_state()
-    pkce = oauth.new_pkce() if options.get("pkce", True) else None
-    extra = options.get("authorize_params")
+    pkce = oauth.new_pkce() if options.pkce else None
+    # A nonce only where an ID token can come back, so plain OAuth servers see no unknown parameter.
+    nonce = oauth.new_nonce() if "openid" in scopes else None
+    configured = {k: discovery.fill_template(ctx, v) for k, v in options.authorize_params.items()}
+    extra = oauth.offline_params(
+        scopes, {k: v for k, v in configured.items() if v}, offline_consent=options.offline_consent
+    )
     authorize = endpoints.authorize
 
     def build(redirect_uri: str) -> str:
@@ -55,11 +55,14 @@ async def login(ctx: FlowContext) -> TokenSet:
             scopes=scopes,
             state=state,
             code_challenge=pkce.challenge if pkce else None,
-            extra=extra if isinstance(extra, Mapping) else None,
+            extra=extra,
+            nonce=nonce,
         )
 
     def validate(url: str) -> str:
-        return oauth.parse_callback(url, state=state, account=ctx.name, issuer=endpoints.issuer)
+        return oauth.parse_callback(
+            url, state=state, account=ctx.name, issuer=endpoints.issuer, iss_required=endpoints.iss_required
+        )
 
     code, redirect_uri = await loopback.sign_in(ctx, build, validate, timeout=timeout)
     form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
@@ -75,9 +78,19 @@ async def login(ctx: FlowContext) -> TokenSet:
         requested_scopes=scopes,
     )
     if lifetime is None:
-        return await exchange
-    # The code dies `lifetime` seconds after it was issued, i.e. just before it reached us: an
-    # exchange stuck behind Retry-After waits or a slow network is abandoned, not retried forever.
+        tokens = await exchange
+    else:
+        tokens = await _within(ctx, exchange, lifetime)
+    await idtoken.check(ctx, endpoints, tokens, nonce=nonce)
+    return tokens
+
+
+async def _within(ctx: FlowContext, exchange: Awaitable[TokenSet], lifetime: float) -> TokenSet:
+    """The exchange, abandoned once the code has died.
+
+    The code dies ``lifetime`` seconds after it was issued, i.e. just before it reached us: an
+    exchange stuck behind Retry-After waits or a slow network is abandoned, not retried forever.
+    """
     expired = LoginTimeout(
         f"{ctx.name}: the authorization code expired before it could be exchanged "
         f"(codes live {round(lifetime)} s)"
@@ -94,3 +107,7 @@ async def login(ctx: FlowContext) -> TokenSet:
 
 async def refresh(ctx: FlowContext, tokens: TokenSet) -> TokenSet:
     return await grants.refresh_grant(ctx, tokens)
+
+
+async def revoke(ctx: FlowContext, tokens: TokenSet | None) -> RevocationResult:
+    return await revocation.revoke_oauth(ctx, tokens)

@@ -8,8 +8,9 @@ out a refresh token anyway.
 from __future__ import annotations
 
 from trayauth.domain.model import TokenSet
-from trayauth.flows import grants
+from trayauth.flows import grants, revocation
 from trayauth.flows.base import FlowContext
+from trayauth.protocol.revocation import RevocationResult
 
 
 async def login(ctx: FlowContext) -> TokenSet:
@@ -22,3 +23,7 @@ async def refresh(ctx: FlowContext, tokens: TokenSet) -> TokenSet:
     if tokens.refresh_token:
         return await grants.refresh_grant(ctx, tokens)
     return await login(ctx)
+
+
+async def revoke(ctx: FlowContext, tokens: TokenSet | None) -> RevocationResult:
+    return await revocation.revoke_oauth(ctx, tokens)

@@ -19,10 +19,11 @@ from typing import Any
 from trayauth.domain.errors import LoginCancelled, LoginRequired, LoginTimeout, NetworkError, ProviderError
 from trayauth.domain.model import TokenSet
 from trayauth.domain.prompts import DeviceCode
-from trayauth.flows import discovery, grants
+from trayauth.flows import discovery, grants, idtoken, revocation
 from trayauth.flows.base import FlowContext
 from trayauth.net.http import check_url
 from trayauth.protocol import oauth
+from trayauth.protocol.revocation import RevocationResult
 
 DEFAULT_INTERVAL = 5.0
 SLOW_DOWN_STEP = 5.0
@@ -158,10 +159,10 @@ async def login(ctx: FlowContext) -> TokenSet:
             hint=f"run 'trayauth login {ctx.name}'",
         )
     ctx.require("client_id")
-    endpoints = await discovery.endpoints(ctx, device=True)
+    endpoints = await discovery.endpoints(ctx, device=True, extras=True)
     assert endpoints.device is not None
     client = grants.client_for(ctx, endpoints.auth_methods)
-    scopes = grants.scopes_for(ctx)
+    scopes = grants.scopes_for(ctx, endpoints.scopes_supported)
     body, headers = client.apply({"scope": " ".join(scopes)} if scopes else {})
     headers["Accept"] = "application/json"
     resp = await ctx.http.request(
@@ -184,10 +185,16 @@ async def login(ctx: FlowContext) -> TokenSet:
         if ctx.open_browser is not None:
             with contextlib.suppress(Exception):  # the page and code are shown anyway
                 ctx.open_browser(auth.verification_uri_complete or auth.verification_uri)
-        return await _poll(ctx, endpoints.token, auth, client, scopes, cancelled)
+        tokens = await _poll(ctx, endpoints.token, auth, client, scopes, cancelled)
     finally:
         question.finish()
+    await idtoken.check(ctx, endpoints, tokens, nonce=None)
+    return tokens
 
 
 async def refresh(ctx: FlowContext, tokens: TokenSet) -> TokenSet:
     return await grants.refresh_grant(ctx, tokens)
+
+
+async def revoke(ctx: FlowContext, tokens: TokenSet | None) -> RevocationResult:
+    return await revocation.revoke_oauth(ctx, tokens)

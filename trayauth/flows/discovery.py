@@ -9,6 +9,7 @@ the document practically never changes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from trayauth.domain.errors import ProviderError, UsageError
 from trayauth.net.http import check_url, describe_error, safe_url
+from trayauth.protocol.metadata import ServerMetadata, parse_metadata
 
 if TYPE_CHECKING:
     from trayauth.flows.base import FlowContext
@@ -36,6 +38,11 @@ class Endpoints:
     device: str | None = None
     issuer: str | None = None  # for the RFC 9207 ``iss`` check of the redirect
     auth_methods: tuple[str, ...] = ()  # token_endpoint_auth_methods_supported, when discovered
+    revocation: str | None = None  # RFC 7009 endpoint: the account's, the preset's or discovered
+    revocation_auth_methods: tuple[str, ...] = ()
+    jwks: str | None = None  # where the ID token's signing keys are
+    scopes_supported: tuple[str, ...] | None = None  # None: the server does not say
+    iss_required: bool = False  # RFC 9207: the server advertises ``iss`` in authorization responses
 
 
 def forget() -> None:
@@ -71,7 +78,7 @@ async def metadata(ctx: FlowContext, issuer: str) -> dict[str, Any]:
     cached = _cache.get(key)
     if cached is not None and 0 <= now - cached[0] < CACHE_TTL:
         return cached[1]
-    strict = bool(ctx.preset.options.get("check_issuer", True))
+    strict = ctx.preset.oauth.check_issuer
     last = ""
     for url in well_known_urls(issuer):
         resp = await ctx.http.request(
@@ -94,39 +101,62 @@ async def metadata(ctx: FlowContext, issuer: str) -> dict[str, Any]:
     )
 
 
+_PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
+
+
+def fill_template(ctx: FlowContext, template: str | None) -> str | None:
+    """A preset's endpoint template with ``{setting}`` filled from the account (``{base_url}``,
+    ``{issuer}``, ``{tenant}``, ``{realm}``, ``{domain}`` …); None when a value is missing."""
+    if not template:
+        return None
+    missing = False
+
+    def one(match: re.Match[str]) -> str:
+        nonlocal missing
+        value = (ctx.setting(match.group(1)) or "").strip().rstrip("/")
+        if not value:
+            missing = True
+        return value
+
+    filled = _PLACEHOLDER.sub(one, template)
+    return None if missing else filled
+
+
 def _given(ctx: FlowContext, key: str) -> str | None:
-    """The account's setting, else the preset's template (``{base_url}``, ``{issuer}`` filled in)."""
+    """The account's setting, else the preset's template."""
     value = ctx.setting(key)
     if value:
         return value
-    template = ctx.preset.options.get(key)
-    if not isinstance(template, str) or not template:
-        return None
-    for name in ("base_url", "issuer"):
-        marker = "{" + name + "}"
-        if marker in template:
-            filled = (ctx.setting(name) or "").rstrip("/")
-            if not filled:
-                return None
-            template = template.replace(marker, filled)
-    return template
+    return fill_template(ctx, getattr(ctx.preset.oauth, key))
 
 
-def _from_document(document: Mapping[str, Any], key: str) -> str | None:
-    value = document.get(_KEYS[key])
+def _from_document(meta: ServerMetadata, key: str) -> str | None:
+    value = getattr(meta, _KEYS[key])
     return value if isinstance(value, str) and value else None
 
 
-async def endpoints(ctx: FlowContext, *, authorize: bool = False, device: bool = False) -> Endpoints:
-    """The endpoints a flow needs; a clear UsageError when the account names neither them nor an issuer."""
+def issuer_of(ctx: FlowContext) -> str | None:
+    """The account's ``issuer``, else the preset's template (Keycloak's ``{base_url}/realms/{realm}``)."""
+    return ctx.setting("issuer") or fill_template(ctx, ctx.preset.oauth.issuer)
+
+
+async def endpoints(
+    ctx: FlowContext, *, authorize: bool = False, device: bool = False, extras: bool = False
+) -> Endpoints:
+    """The endpoints a flow needs; a clear UsageError when the account names neither them nor an issuer.
+
+    ``extras`` also reads what a login or logout uses beyond the endpoints (revocation, JWKS,
+    scopes_supported, RFC 9207): then the metadata is read whenever there is an issuer, but a
+    server without metadata is fine when every endpoint it needs was given by hand.
+    """
     wanted = [
         "token_url",
         *(["authorize_url"] if authorize else []),
         *(["device_authorization_url"] if device else []),
     ]
     found = {key: _given(ctx, key) for key in wanted}
-    issuer = ctx.setting("issuer")
-    methods: tuple[str, ...] = ()
+    issuer = issuer_of(ctx)
+    meta = ServerMetadata()
     if any(v is None for v in found.values()):
         if not issuer:
             need = " and ".join(repr(k) for k in wanted)
@@ -134,24 +164,35 @@ async def endpoints(ctx: FlowContext, *, authorize: bool = False, device: bool =
                 f"account {ctx.name!r} needs an 'issuer' setting, or {need}",
                 hint=f"re-add it with 'trayauth add {ctx.name} {ctx.preset.id} --set issuer=…'",
             )
-        document = await metadata(ctx, issuer)
+        meta = parse_metadata(await metadata(ctx, issuer))
         for key, value in found.items():
-            found[key] = value or _from_document(document, key)
+            found[key] = value or _from_document(meta, key)
         missing = [_KEYS[k] for k, v in found.items() if v is None]
         if missing:
             raise ProviderError(
                 f"{ctx.name}: the metadata of {safe_url(issuer)} names no {', '.join(missing)}",
                 hint="set the endpoint by hand on the account",
             )
-        supported = document.get("token_endpoint_auth_methods_supported")
-        if isinstance(supported, list):
-            methods = tuple(str(m) for m in supported)
-    for value in found.values():
-        check_url(str(value))
+    elif extras and issuer:
+        try:
+            meta = parse_metadata(await metadata(ctx, issuer))
+        except ProviderError:
+            meta = ServerMetadata()  # endpoints by hand, and no metadata: nothing more to learn
+    options = ctx.preset.oauth
+    revocation = _given(ctx, "revocation_url") or meta.revocation_endpoint
+    jwks = fill_template(ctx, options.jwks_url) or meta.jwks_uri
+    for value in (*found.values(), revocation, jwks):
+        if value is not None:
+            check_url(str(value))
     return Endpoints(
         token=str(found["token_url"]),
         authorize=found.get("authorize_url"),
         device=found.get("device_authorization_url"),
         issuer=issuer or None,
-        auth_methods=methods,
+        auth_methods=meta.token_auth_methods,
+        revocation=revocation,
+        revocation_auth_methods=meta.revocation_auth_methods,
+        jwks=jwks,
+        scopes_supported=meta.scopes_supported,
+        iss_required=meta.iss_parameter_supported,
     )

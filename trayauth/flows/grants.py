@@ -8,8 +8,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from trayauth.domain.errors import LoginRequired, NetworkError
-from trayauth.flows import discovery
-from trayauth.protocol.oauth import ClientAuth, auth_method, parse_token_response, split_scopes
+from trayauth.flows import discovery, idtoken
+from trayauth.protocol.oauth import ClientAuth, auth_method, choose_scopes, parse_token_response
 
 if TYPE_CHECKING:
     from trayauth.domain.model import TokenSet
@@ -28,8 +28,7 @@ async def request_token(
 ) -> TokenSet:
     """POST one grant to the token endpoint; every error names the account."""
     hidden = [*ctx.all_secrets(), *secrets, *(s for s in (client.secret,) if s)]
-    extra = ctx.preset.options.get("token_params")
-    params = {str(k): str(v) for k, v in extra.items()} if isinstance(extra, Mapping) else {}
+    params = dict(ctx.preset.oauth.token_params)
     body, headers = client.apply({**params, **form})
     headers["Accept"] = "application/json"
     resp = await ctx.http.request("POST", url, data=body, headers=headers, secrets=hidden)
@@ -43,8 +42,10 @@ async def request_token(
     )
 
 
-def scopes_for(ctx: FlowContext) -> tuple[str, ...]:
-    return split_scopes(ctx.setting("scopes"))
+def scopes_for(ctx: FlowContext, supported: Sequence[str] | None = None) -> tuple[str, ...]:
+    """The user's scopes as typed; the preset's defaults filtered by ``scopes_supported``."""
+    fld = ctx.preset.field("scopes")
+    return choose_scopes(ctx.account.settings.get("scopes"), fld.default if fld else None, supported)
 
 
 def client_for(ctx: FlowContext, supported: Sequence[str] = ()) -> ClientAuth:
@@ -55,20 +56,22 @@ def client_for(ctx: FlowContext, supported: Sequence[str] = ()) -> ClientAuth:
         if fld is not None and fld.required
         else ctx.secret("client_secret")
     )
-    method = auth_method(ctx.preset.options.get("client_auth"), supported)
+    method = auth_method(ctx.preset.oauth.client_auth, supported)
     return ClientAuth(ctx.setting("client_id"), secret, method)
 
 
 async def direct_grant(ctx: FlowContext, form: Mapping[str, str], *, grant: str) -> TokenSet:
     """A grant that is one request to the token endpoint (password, client credentials)."""
-    endpoints = await discovery.endpoints(ctx)
-    scopes = scopes_for(ctx)
+    endpoints = await discovery.endpoints(ctx, extras=True)
+    scopes = scopes_for(ctx, endpoints.scopes_supported)
     if scopes:
         form = {**form, "scope": " ".join(scopes)}
     client = client_for(ctx, endpoints.auth_methods)
-    return await request_token(
+    tokens = await request_token(
         ctx, endpoints.token, form, grant=grant, client=client, requested_scopes=scopes
     )
+    await idtoken.check(ctx, endpoints, tokens, nonce=None)
+    return tokens
 
 
 async def refresh_grant(ctx: FlowContext, tokens: TokenSet) -> TokenSet:

@@ -8,8 +8,9 @@ renewal spends it instead and the password is not sent again.
 from __future__ import annotations
 
 from trayauth.domain.model import TokenSet
-from trayauth.flows import grants
+from trayauth.flows import grants, revocation
 from trayauth.flows.base import FlowContext
+from trayauth.protocol.revocation import RevocationResult
 
 
 async def login(ctx: FlowContext) -> TokenSet:
@@ -23,3 +24,7 @@ async def login(ctx: FlowContext) -> TokenSet:
 
 async def refresh(ctx: FlowContext, tokens: TokenSet) -> TokenSet:
     return await grants.refresh_grant(ctx, tokens)
+
+
+async def revoke(ctx: FlowContext, tokens: TokenSet | None) -> RevocationResult:
+    return await revocation.revoke_oauth(ctx, tokens)

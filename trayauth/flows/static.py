@@ -9,14 +9,24 @@ from __future__ import annotations
 
 from trayauth.domain.errors import CredentialsRejected, PresetError, ProviderError
 from trayauth.domain.model import TokenSet
+from trayauth.domain.options import StaticOptions
 from trayauth.domain.tokens import token_expiry
+from trayauth.flows import revocation
 from trayauth.flows.base import FlowContext
 from trayauth.net.http import describe_error
+from trayauth.protocol.revocation import RevocationResult
+
+
+def _options(ctx: FlowContext) -> StaticOptions:
+    options = ctx.preset.options
+    if not isinstance(options, StaticOptions):
+        raise PresetError(f"preset {ctx.preset.id!r} is not a static preset")
+    return options
 
 
 def _secret_key(ctx: FlowContext) -> str:
-    key = ctx.preset.options.get("secret_field")
-    if isinstance(key, str):
+    key = _options(ctx).secret_field
+    if key is not None:
         return key
     fields = ctx.preset.secret_fields
     if len(fields) != 1:
@@ -28,12 +38,12 @@ async def login(ctx: FlowContext) -> TokenSet:
     token = "".join(ctx.require_secret(_secret_key(ctx)).split())
     if token.lower().startswith("bearer "):
         token = token[7:]
-    verify = ctx.preset.options.get("verify")
-    if isinstance(verify, dict) and verify.get("url"):
+    verify = _options(ctx).verify
+    if verify is not None:
         base = (ctx.setting("base_url") or "").rstrip("/")
-        url = str(verify["url"]).replace("{base_url}", base)
+        url = verify.url.replace("{base_url}", base)
         resp = await ctx.http.request(
-            str(verify.get("method", "GET")),
+            verify.method,
             url,
             headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
             secrets=[token],
@@ -53,3 +63,7 @@ async def login(ctx: FlowContext) -> TokenSet:
             hint="get a fresh token from the provider and paste that",
         )
     return TokenSet(access_token=token, expires_at=expires_at, obtained_at=now)
+
+
+async def revoke(ctx: FlowContext, tokens: TokenSet | None) -> RevocationResult:
+    return revocation.not_offered(ctx, tokens)

@@ -21,14 +21,17 @@ Placeholders are ``{name}`` from the account's settings, its secrets, earlier ca
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from trayauth.domain.errors import CredentialsRejected, LoginRequired, PresetError, ProviderError
 from trayauth.domain.model import TokenSet
+from trayauth.domain.options import StepRequest, StepsOptions
+from trayauth.flows import revocation
 from trayauth.flows.base import FlowContext
 from trayauth.net.http import HttpResponse, describe_error, safe_url
 from trayauth.protocol.responses import DEFAULT_RESPONSE, lookup, token_from_response
+from trayauth.protocol.revocation import RevocationResult
 
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
@@ -66,31 +69,28 @@ def _variables(ctx: FlowContext) -> dict[str, str]:
     return variables
 
 
-def _table(ctx: FlowContext, value: Any, what: str) -> Mapping[str, Any]:
-    """A table of the preset's (absent: empty); anything else is the preset's mistake."""
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise PresetError(f"preset {ctx.preset.id!r}: {what} must be a table")
-    return value
+def _options(ctx: FlowContext) -> StepsOptions:
+    options = ctx.preset.options
+    if not isinstance(options, StepsOptions):
+        raise PresetError(f"preset {ctx.preset.id!r} is not a steps preset")
+    return options
 
 
 async def _send(
-    ctx: FlowContext, step: Mapping[str, Any], variables: Mapping[str, str], secrets: list[str]
+    ctx: FlowContext, step: StepRequest, variables: Mapping[str, str], secrets: list[str]
 ) -> HttpResponse:
     where = f"preset {ctx.preset.id!r}"
-    if not isinstance(step, Mapping) or "url" not in step:
-        raise PresetError(f"{where}: each request needs a url")
-    url = str(_fill(step["url"], variables, where))
-    method = str(step.get("method", "POST")).upper()
+    url = str(_fill(step.url, variables, where))
     headers = {"Accept": "application/json"}
-    extra_headers = _fill(_table(ctx, step.get("headers"), "a request's headers"), variables, where)
+    extra_headers = _fill(step.headers, variables, where)
     headers.update({str(k): str(v) for k, v in extra_headers.items()})
-    body_json = _fill(step["json"], variables, where) if "json" in step else None
-    form = _fill(_table(ctx, step["form"], "a request's form"), variables, where) if "form" in step else None
-    if form is not None:
-        form = {str(k): str(v) for k, v in form.items()}
-    return await ctx.http.request(method, url, json=body_json, data=form, headers=headers, secrets=secrets)
+    body_json = _fill(step.json, variables, where) if step.json is not None else None
+    form = None
+    if step.form is not None:
+        form = {str(k): str(v) for k, v in _fill(step.form, variables, where).items()}
+    return await ctx.http.request(
+        step.method, url, json=body_json, data=form, headers=headers, secrets=secrets
+    )
 
 
 def _fail(ctx: FlowContext, resp: HttpResponse, secrets: list[str], *, refreshing: bool) -> Exception:
@@ -113,9 +113,9 @@ def _fail(ctx: FlowContext, resp: HttpResponse, secrets: list[str], *, refreshin
 
 
 async def _run(
-    ctx: FlowContext, steps: list[Any], variables: dict[str, str], *, refreshing: bool
+    ctx: FlowContext, steps: Sequence[StepRequest], variables: dict[str, str], *, refreshing: bool
 ) -> TokenSet:
-    options = ctx.preset.options
+    options = _options(ctx)
     secrets = ctx.all_secrets() + ([variables["refresh_token"]] if "refresh_token" in variables else [])
     document: dict[str, Any] = {}
     for index, step in enumerate(steps):
@@ -124,28 +124,25 @@ async def _run(
             raise _fail(ctx, resp, secrets, refreshing=refreshing)
         document = resp.json_object()
         if index < len(steps) - 1:
-            for name, path in _table(ctx, step.get("capture"), "a request's capture").items():
-                value = lookup(document, str(path))
+            for name, path in step.capture.items():
+                value = lookup(document, path)
                 if not isinstance(value, str | int) or value == "":
                     raise ProviderError(f"{ctx.name}: {safe_url(resp.url)} answered without {name}")
                 variables[str(name)] = str(value)
                 secrets.append(str(value))
     mapping = dict(DEFAULT_RESPONSE)
-    mapping.update(_table(ctx, options.get("response"), "[options.response]"))
-    _table(ctx, mapping.get("extra"), "[options.response] extra")
+    mapping.update(options.response)
     return token_from_response(
         document,
         mapping,
         now=ctx.clock(),
         where=f"{ctx.name}: the provider",
-        trust_token_claims=bool(options.get("trust_token_claims", True)),
+        trust_token_claims=options.trust_token_claims,
     )
 
 
 async def login(ctx: FlowContext) -> TokenSet:
-    steps = ctx.preset.options.get("login")
-    if not isinstance(steps, list) or not steps:
-        raise PresetError(f"preset {ctx.preset.id!r}: [[options.login]] needs at least one request")
+    steps = _options(ctx).login
     for fld in ctx.preset.secret_fields:
         if fld.required:
             ctx.require_secret(fld.key)
@@ -153,8 +150,8 @@ async def login(ctx: FlowContext) -> TokenSet:
 
 
 async def refresh(ctx: FlowContext, tokens: TokenSet) -> TokenSet:
-    step = ctx.preset.options.get("refresh")
-    if not isinstance(step, Mapping):
+    step = _options(ctx).refresh
+    if step is None:
         raise PresetError(f"preset {ctx.preset.id!r} renews by refresh but has no [options.refresh]")
     if not tokens.refresh_token:
         raise LoginRequired(f"{ctx.name}: there is no refresh token", hint=f"run 'trayauth login {ctx.name}'")
@@ -162,3 +159,7 @@ async def refresh(ctx: FlowContext, tokens: TokenSet) -> TokenSet:
     variables["refresh_token"] = tokens.refresh_token
     new = await _run(ctx, [step], variables, refreshing=True)
     return new.with_refresh_fallback(tokens)
+
+
+async def revoke(ctx: FlowContext, tokens: TokenSet | None) -> RevocationResult:
+    return revocation.not_offered(ctx, tokens)

@@ -21,7 +21,7 @@ from string import Template
 from types import TracebackType
 from typing import TYPE_CHECKING, Generic, TypeVar
 
-from trayauth.domain.errors import LoginCancelled, LoginRequired, LoginTimeout, TrayauthError, UsageError
+from trayauth.domain.errors import LoginCancelled, LoginRequired, LoginTimeout, TrayauthError
 from trayauth.domain.prompts import BrowserSignIn
 from trayauth.protocol.oauth import StateMismatch
 
@@ -314,10 +314,8 @@ def _duration(seconds: float) -> str:
 
 
 def timeout_of(ctx: FlowContext) -> float:
-    value = ctx.preset.options.get("timeout", DEFAULT_TIMEOUT)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise UsageError(f"preset {ctx.preset.id!r}: timeout must be a positive number of seconds")
-    return float(value)
+    """Seconds to wait for the browser: the preset's ``timeout`` (checked when it loaded)."""
+    return ctx.preset.oauth.timeout
 
 
 async def sign_in(

@@ -42,8 +42,11 @@ _OUR_AUTHORIZE_PARAMS = frozenset(
         "state",
         "code_challenge",
         "code_challenge_method",
+        "nonce",
     }
 )
+OFFLINE_ACCESS = "offline_access"
+SCOPES_HINT = "change the account's scopes setting (--set scopes=…) to scopes the provider offers"
 
 
 class StateMismatch(UsageError):
@@ -61,6 +64,37 @@ def split_scopes(text: str | None) -> tuple[str, ...]:
     for scope in text.replace(",", " ").split():
         seen.setdefault(scope, None)
     return tuple(seen)
+
+
+def choose_scopes(typed: str | None, default: str | None, supported: Sequence[str] | None) -> tuple[str, ...]:
+    """The scopes to request: what the user typed, as typed; else the preset's defaults minus those
+    the server's ``scopes_supported`` lacks (a default like ``offline_access`` that a server does
+    not know would fail the whole sign-in with ``invalid_scope``). ``supported`` None: not said."""
+    if typed and typed.strip():
+        return split_scopes(typed)
+    defaults = split_scopes(default)
+    if supported is None:
+        return defaults
+    known = set(supported)
+    return tuple(s for s in defaults if s in known)
+
+
+def offline_params(
+    scopes: Sequence[str], configured: Mapping[str, str], *, offline_consent: bool
+) -> dict[str, str]:
+    """Authorization parameters beyond the core ones: the preset's, plus ``prompt=consent`` when
+    ``offline_access`` is asked for. OpenID Connect Core §11: a server MUST ignore
+    ``offline_access`` unless the request has ``prompt=consent`` (oidc-provider does exactly that,
+    and the login then gets no refresh token). A preset's own ``prompt`` wins."""
+    params = dict(configured)
+    if offline_consent and OFFLINE_ACCESS in scopes and "prompt" not in params:
+        params["prompt"] = "consent"
+    return params
+
+
+def new_nonce() -> str:
+    """An unguessable ``nonce`` (OpenID Connect Core §3.1.2.1) binding the ID token to this login."""
+    return entropy.token_urlsafe(24)
 
 
 def new_state() -> str:
@@ -94,6 +128,7 @@ def authorization_url(
     state: str,
     code_challenge: str | None = None,
     extra: Mapping[str, Any] | None = None,
+    nonce: str | None = None,
 ) -> str:
     """The URL the browser opens (RFC 6749 §4.1.1, RFC 7636 §4.3).
 
@@ -109,6 +144,8 @@ def authorization_url(
     if code_challenge:
         ours["code_challenge"] = code_challenge
         ours["code_challenge_method"] = "S256"
+    if nonce:
+        ours["nonce"] = nonce
     query = [
         (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in _OUR_AUTHORIZE_PARAMS
     ]
@@ -136,7 +173,9 @@ def _equal(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass"))
 
 
-def parse_callback(url: str, *, state: str, account: str, issuer: str | None = None) -> str:
+def parse_callback(
+    url: str, *, state: str, account: str, issuer: str | None = None, iss_required: bool = False
+) -> str:
     """The authorization code in a redirect (RFC 6749 §4.1.2), or the reason there is none.
 
     Anything without exactly one matching ``state`` raises ``StateMismatch``: it is not this
@@ -162,14 +201,33 @@ def parse_callback(url: str, *, state: str, account: str, issuer: str | None = N
         said = f"{code}: {detail}" if detail else code
         if code == "access_denied":
             raise LoginCancelled(f"{account}: sign-in was refused in the browser ({said})", hint="")
+        if code == "invalid_scope":
+            raise UsageError(
+                f"{account}: the provider refused the requested scopes ({said})", hint=SCOPES_HINT
+            )
         raise ProviderError(f"{account}: the provider answered the sign-in with an error ({said})")
-    issuers = params.get("iss", [])
-    if issuer and issuers and (len(issuers) != 1 or issuers[0].rstrip("/") != issuer.rstrip("/")):
-        raise ProviderError(f"{account}: the sign-in answer came from another issuer than {safe_url(issuer)}")
+    check_iss(params.get("iss", []), issuer=issuer, required=iss_required, account=account)
     codes = params.get("code", [])
     if len(codes) != 1 or not codes[0]:
         raise ProviderError(f"{account}: the provider's redirect carried no authorization code")
     return codes[0]
+
+
+def check_iss(values: Sequence[str], *, issuer: str | None, required: bool, account: str) -> None:
+    """RFC 9207 §2.4: an ``iss`` in the authorization response must be the issuer this login
+    talks to; where the server advertises ``authorization_response_iss_parameter_supported`` a
+    response without one is refused too (mix-up attack defence)."""
+    if not issuer:
+        return
+    if not values:
+        if required:
+            raise ProviderError(
+                f"{account}: the sign-in answer lacks the issuer (iss) "
+                f"that {safe_url(issuer)} promises to send"
+            )
+        return
+    if len(values) != 1 or values[0].rstrip("/") != issuer.rstrip("/"):
+        raise ProviderError(f"{account}: the sign-in answer came from another issuer than {safe_url(issuer)}")
 
 
 # ---- client authentication -------------------------------------------------------------------
@@ -250,8 +308,7 @@ def token_error(
         )
     if code == "invalid_scope":
         return UsageError(
-            f"{account}: the provider refused the requested scopes ({detail})",
-            hint="check the account's scopes setting",
+            f"{account}: the provider refused the requested scopes ({detail})", hint=SCOPES_HINT
         )
     if code == "unsupported_grant_type":
         return ProviderError(f"{account}: the provider does not offer this kind of sign-in here ({detail})")
@@ -292,4 +349,10 @@ def parse_token_response(
         requested_scopes=tuple(requested_scopes),
     )
     token_type = "Bearer" if tokens.token_type.lower() == "bearer" else tokens.token_type
-    return replace(tokens, token_type=token_type, extra=_extras(document))
+    id_token = document.get("id_token")
+    return replace(
+        tokens,
+        token_type=token_type,
+        extra=_extras(document),
+        id_token=id_token if isinstance(id_token, str) and id_token else None,
+    )

@@ -31,6 +31,7 @@ from trayauth.domain.tokens import (
     inspect_token,
     needs_renewal,
     renew_at,
+    session_ends_at,
     state_of,
 )
 
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from trayauth.flows import Flow
     from trayauth.flows.base import FlowContext
     from trayauth.net.http import HttpPolicy
+    from trayauth.protocol.revocation import RevocationResult
     from trayauth.storage.keystore import KeyLocation
     from trayauth.storage.store import Store
     from trayauth.storage.vault import VaultEntry
@@ -62,6 +64,8 @@ class AccountView:
     interactive: bool
     last_used: float | None
     renew_at: float | None = None
+    # When the user must sign in again because this session cannot renew itself (no refresh token).
+    sign_in_by: float | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,7 @@ class Broker:
         self._locks: dict[str, asyncio.Lock] = {}
         self._listeners: list[Callable[[BrokerEvent], None]] = []
         self._renewing: set[str] = set()
+        self.logout_deadline = 5.0  # seconds a logout may wait for the provider to revoke
 
     @classmethod
     def open(cls, config_dir: Path | None = None, **kwargs: object) -> Broker:
@@ -152,8 +157,9 @@ class Broker:
             preset = self.presets.get(account.preset)
             provider, interactive = preset.label, preset.interactive
             renewable = self._renewable(preset, entry)
+            sign_in_by = session_ends_at(preset.renew, renewable, entry.tokens)
         except TrayauthError as exc:
-            provider, interactive, renewable = account.preset, False, False
+            provider, interactive, renewable, sign_in_by = account.preset, False, False, None
             entry = replace(entry, last_error=exc.message)
         tokens = entry.tokens
         state = state_of(tokens, now, error=entry.last_error)
@@ -171,6 +177,7 @@ class Broker:
             interactive=interactive,
             last_used=self.store.last_used().get(account.name),
             renew_at=renew_at(tokens) if tokens and renewable else None,
+            sign_in_by=sign_in_by,
         )
 
     def accounts(self) -> list[AccountView]:
@@ -328,7 +335,7 @@ class Broker:
     ) -> TokenSet:
         name = account.name
         tokens = entry.tokens
-        rotating = bool(preset.options.get("rotating_refresh", False))
+        rotating = preset.options.rotating_refresh
         can_relogin = preset.renew in ("refresh", "relogin") and preset.keep_secrets and bool(entry.secrets)
         # An interrupted rotating refresh may have spent its token: never send it again. With the
         # credentials kept, logging in again costs the user nothing; without them, ask.
@@ -477,12 +484,23 @@ class Broker:
         self._emit("logged_in", name)
         return tokens
 
-    async def logout(self, name: str) -> None:
-        """Forget tokens and kept secrets; providers here have nothing to revoke (Amino says so)."""
-        self.account(name)
-        async with self._lock(name):
+    async def logout(self, name: str) -> RevocationResult:
+        """Forget tokens and kept secrets here, then end the session at the provider where it can.
+
+        The local tokens go first and regardless; revocation (RFC 7009) then gets a short
+        deadline and never raises, so a logout never hangs on an unreachable provider.
+        """
+        from trayauth.flows import load_flow
+        from trayauth.flows.revocation import revoke_within
+        from trayauth.storage.locks import AccountLock
+
+        account, preset = self.account(name)
+        async with self._lock(name), AccountLock(self.store.paths, name):
+            entry = self.store.vault.entry(name)
             self.store.vault.remove(name)
         self._emit("logged_out", name)
+        ctx = self._context(account, preset, entry.secrets)
+        return await revoke_within(load_flow(preset.flow), ctx, entry.tokens, deadline=self.logout_deadline)
 
     def is_renewing(self, name: str) -> bool:
         return name in self._renewing

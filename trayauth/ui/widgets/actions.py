@@ -145,11 +145,12 @@ class Actions:
 
     async def _logout(self, name: str) -> None:
         try:
-            await self.broker.logout(name)
+            result = await self.broker.logout(name)
         except TrayauthError as exc:
             self.notifier.info(f"{name}: not logged out", exc.line(), account=name)
             return
-        self.notifier.info(f"Logged out {name}", "Its tokens were deleted from this computer.", account=name)
+        text = result.sentence
+        self.notifier.info(f"Logged out {name}", text[:1].upper() + text[1:] + ".", account=name)
 
     def remove(self, name: str) -> None:
         question = (
@@ -237,7 +238,11 @@ class Actions:
         return self._track(key, dialog)
 
     def _logged_in(self, name: str, tokens: TokenSet) -> None:
-        self.notifier.info(f"Logged in to {name}", left_phrase(tokens.expires_at, self.clock()), account=name)
+        text = left_phrase(tokens.expires_at, self.clock())
+        ends = self.broker.view(name).sign_in_by
+        if ends is not None:
+            text += ". No refresh token came back: sign in again before it expires"
+        self.notifier.info(f"Logged in to {name}", text, account=name)
         self.accounts.reload()
         self.poke()
 

@@ -105,6 +105,8 @@ class AccountMenu(QObject):
         _disabled(sub, word)
         if view.error and logged_in:
             _disabled(sub, f"! {view.error}")
+        elif view.sign_in_by is not None and logged_in and view.sign_in_by > now:
+            _disabled(sub, f"! No refresh token: sign in again by {clock_time(view.sign_in_by, now)}")
         sub.addSeparator()
         if not logged_in:
             sub.addAction("Log in…", lambda: a.login(name))

@@ -1,0 +1,87 @@
+"""Logging out at the provider: RFC 7009 token revocation, with the client's authentication.
+
+Every flow module offers ``revoke(ctx, tokens) -> RevocationResult``; the OAuth flows use
+:func:`revoke_oauth`, the others say what their preset says (Amino: nothing to revoke).
+:func:`revoke_within` is what a logout calls: it never waits past its deadline and never raises,
+because the local tokens are deleted whatever the provider does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from trayauth.domain.errors import LoginRequired, NetworkError, TrayauthError
+from trayauth.flows import discovery
+from trayauth.net.http import describe_error
+from trayauth.protocol.oauth import ClientAuth, auth_method, error_code
+from trayauth.protocol.revocation import Revocation, RevocationResult, answer_ok, revocation_forms
+
+if TYPE_CHECKING:
+    from trayauth.domain.model import TokenSet
+    from trayauth.flows import Flow
+    from trayauth.flows.base import FlowContext
+
+LOGOUT_DEADLINE = 5.0  # seconds a logout may spend at the provider before it says "not reached"
+
+
+def not_offered(ctx: FlowContext, tokens: TokenSet | None) -> RevocationResult:
+    """For flows with nothing to revoke: the preset's note says why (Amino's docs say so)."""
+    if tokens is None:
+        return RevocationResult(Revocation.NOTHING_HELD)
+    return RevocationResult(Revocation.NOT_OFFERED, ctx.preset.options.revocation_note)
+
+
+def _client(ctx: FlowContext, supported: tuple[str, ...]) -> ClientAuth:
+    """The client as at the token endpoint; a secret that was not kept is simply not sent."""
+    method = auth_method(ctx.preset.oauth.client_auth, supported)
+    return ClientAuth(ctx.setting("client_id"), ctx.secret("client_secret"), method)
+
+
+async def revoke_oauth(ctx: FlowContext, tokens: TokenSet | None) -> RevocationResult:
+    """Revoke the refresh token, then the access token, where the provider has an endpoint."""
+    if tokens is None:
+        return RevocationResult(Revocation.NOTHING_HELD)
+    options = ctx.preset.oauth
+    if not options.revoke:
+        return RevocationResult(Revocation.NOT_OFFERED, options.revocation_note)
+    endpoints = await discovery.endpoints(ctx, extras=True)
+    if endpoints.revocation is None:
+        return RevocationResult(
+            Revocation.NOT_OFFERED, options.revocation_note or "the provider names no revocation endpoint"
+        )
+    client = _client(ctx, endpoints.revocation_auth_methods or endpoints.auth_methods)
+    hidden = [*ctx.all_secrets(), tokens.access_token, *(t for t in (tokens.refresh_token,) if t)]
+    forms = revocation_forms(
+        tokens.refresh_token, tokens.access_token, include_access=options.revoke_access_token
+    )
+    for form in forms:
+        body, headers = client.apply(form)
+        headers["Accept"] = "application/json"
+        resp = await ctx.http.request(
+            "POST", endpoints.revocation, data=body, headers=headers, secrets=hidden
+        )
+        if not answer_ok(resp.status, error_code(resp), form["token_type_hint"]):
+            return RevocationResult(Revocation.REFUSED, describe_error(resp, hidden))
+    return RevocationResult(Revocation.CONFIRMED)
+
+
+async def revoke_within(
+    flow: Flow, ctx: FlowContext, tokens: TokenSet | None, *, deadline: float = LOGOUT_DEADLINE
+) -> RevocationResult:
+    """``flow.revoke`` bounded by ``deadline`` seconds, one attempt per request (no Retry-After
+    waits), and never an exception: a logout always completes and says what happened."""
+    http = ctx.http.session()
+    http.max_attempts = 1
+    ctx.http = http
+    try:
+        # wait_for, not asyncio.timeout: the tray's qasync loop runs callbacks outside a task.
+        return await asyncio.wait_for(flow.revoke(ctx, tokens), deadline)
+    except TimeoutError:
+        return RevocationResult(Revocation.UNREACHABLE, f"no answer within {deadline:g} s")
+    except NetworkError as exc:
+        return RevocationResult(Revocation.UNREACHABLE, exc.message)
+    except LoginRequired as exc:
+        return RevocationResult(Revocation.REFUSED, exc.message)
+    except TrayauthError as exc:
+        return RevocationResult(Revocation.REFUSED, exc.message)
