@@ -289,3 +289,18 @@ async def test_device_flow_checks_the_id_token_too(srv: ProviderServer, http: Ht
 
 async def _no_sleep(seconds: float) -> None:
     await asyncio.sleep(0)
+
+
+@pytest.mark.asyncio
+async def test_an_hs256_id_token_is_checked_with_the_client_secret(
+    srv: ProviderServer, http: HttpPolicy
+) -> None:
+    srv.settings.id_token_hs256 = True
+    settings = {"issuer": srv.issuer, "client_id": CONFIDENTIAL}
+    ctx = make_ctx("oauth2", settings, http, {"client_secret": SECRET}, asker=RecordingAsker())
+    tokens, _ = await browser_login(ctx)
+    assert tokens.id_token and tokens.id_token.count(".") == 2
+    srv.settings.id_token_overrides = {"nonce": "replayed"}
+    ctx = make_ctx("oauth2", settings, http, {"client_secret": SECRET}, asker=RecordingAsker())
+    with pytest.raises(ProviderError, match="nonce"):
+        await browser_login(ctx)

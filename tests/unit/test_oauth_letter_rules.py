@@ -148,3 +148,15 @@ def test_id_tokens_from_other_keys_or_algorithms_are_refused(key: ec.EllipticCur
     unsigned = jwt.encode({"iss": ISS, "aud": "app"}, None, algorithm="none")
     with pytest.raises(ProviderError, match="not a public key"):
         verify(unsigned, jwks_of(key))
+
+
+def test_an_hmac_id_token_verifies_with_the_client_secret_only(key: ec.EllipticCurvePrivateKey) -> None:
+    """OIDC Core §10.1: HS256 ID tokens (django-oauth-toolkit's HS256 applications) are keyed
+    with the client secret; a public client, having none, cannot accept one."""
+    secret = "s" * 40
+    token = id_token(secret, alg="HS256")
+    assert verify(token, None, client_secret=secret)["sub"] == "u"
+    with pytest.raises(ProviderError, match="does not verify"):
+        verify(token, None, client_secret="t" * 40)
+    with pytest.raises(ProviderError, match="not a public key"):
+        verify(token, jwks_of(key))

@@ -52,6 +52,9 @@ class Settings:
     scopes_supported: list[str] | None = None
     # Claims forced into every ID token (tests of a forged or mistaken one: another aud, nonce …).
     id_token_overrides: dict[str, object] = field(default_factory=dict)
+    # Sign confidential clients' ID tokens with HS256 and their secret (OIDC Core §10.1), as a
+    # django-oauth-toolkit application set to HS256 does; public clients keep ES256.
+    id_token_hs256: bool = False
 
 
 class Context:

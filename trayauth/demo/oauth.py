@@ -12,8 +12,11 @@ its provider documents; all share the ``oauth`` vendor's users, clients and toke
 from __future__ import annotations
 
 import secrets
+import warnings
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
+
+import jwt
 
 from trayauth.demo import clients
 from trayauth.demo.accounts import Client
@@ -199,7 +202,12 @@ def issue(
         if nonce:
             id_claims["nonce"] = nonce
         id_claims.update(ctx.settings.id_token_overrides)
-        body["id_token"] = ctx.mint.id_token(id_claims)
+        if ctx.settings.id_token_hs256 and client.secret:
+            with warnings.catch_warnings():  # the demo secrets are short on purpose (readable)
+                warnings.simplefilter("ignore", getattr(jwt, "InsecureKeyLengthWarning", UserWarning))
+                body["id_token"] = jwt.encode(id_claims, client.secret.encode(), algorithm="HS256")
+        else:
+            body["id_token"] = ctx.mint.id_token(id_claims)
     return Reply(200, body, headers=dict(NO_STORE), token_path=("access_token",))
 
 

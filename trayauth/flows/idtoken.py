@@ -15,7 +15,7 @@ import jwt
 
 from trayauth.domain.errors import ProviderError
 from trayauth.net.http import describe_error, safe_url
-from trayauth.protocol.idtoken import UnknownKey, key_set, verify_id_token
+from trayauth.protocol.idtoken import HMAC, UnknownKey, algorithm, key_set, verify_id_token
 
 if TYPE_CHECKING:
     from trayauth.domain.model import TokenSet
@@ -51,15 +51,23 @@ async def check(
     """
     token = tokens.id_token
     options = ctx.preset.oauth
-    if not token or not options.verify_id_token or not endpoints.issuer or not endpoints.jwks:
+    if not token or not options.verify_id_token or not endpoints.issuer:
         return None
     client_id = ctx.require("client_id")
+    secret = ctx.secret("client_secret")
     url = endpoints.jwks
-    cached = _keys.get(url)
-    fresh = cached is None or not 0 <= ctx.clock() - cached[0] < CACHE_TTL
-    keys = await _fetch(ctx, url) if fresh or cached is None else cached[1]
+    keys: jwt.PyJWKSet | None = None
+    fresh = False
+    if algorithm(token) in HMAC and secret:
+        pass  # keyed with the client secret: no keys to fetch
+    elif url is None:
+        return None
+    else:
+        cached = _keys.get(url)
+        fresh = cached is None or not 0 <= ctx.clock() - cached[0] < CACHE_TTL
+        keys = await _fetch(ctx, url) if fresh or cached is None else cached[1]
 
-    def verify(keys: jwt.PyJWKSet) -> dict[str, Any]:
+    def verify(keys: jwt.PyJWKSet | None) -> dict[str, Any]:
         return verify_id_token(
             token,
             keys,
@@ -69,11 +77,12 @@ async def check(
             now=ctx.clock(),
             account=ctx.name,
             aliases=options.issuer_aliases,
+            client_secret=secret,
         )
 
     try:
         return verify(keys)
     except UnknownKey:
-        if fresh:
+        if fresh or url is None:
             raise
         return verify(await _fetch(ctx, url))

@@ -10,6 +10,7 @@ so an ID token from another sign-in cannot be slipped in.
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,6 +18,7 @@ import jwt
 
 from trayauth.domain.errors import ProviderError
 
+HMAC = ("HS256", "HS384", "HS512")  # OIDC Core §10.1: keyed with the client secret
 ASYMMETRIC = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
 LEEWAY = 120.0  # seconds of clock skew tolerated on exp/iat, as most OIDC libraries allow
 
@@ -33,6 +35,15 @@ def key_set(document: Mapping[str, Any], *, account: str) -> jwt.PyJWKSet:
         raise ProviderError(f"{account}: the provider's signing keys (JWKS) are unusable ({exc})") from None
 
 
+def algorithm(token: str) -> str | None:
+    """The ``alg`` a token's header names (None for something that is not a JWT)."""
+    try:
+        alg = jwt.get_unverified_header(token).get("alg")
+    except jwt.PyJWTError:
+        return None
+    return alg if isinstance(alg, str) else None
+
+
 def _header(token: str, account: str) -> dict[str, Any]:
     try:
         return jwt.get_unverified_header(token)
@@ -42,7 +53,7 @@ def _header(token: str, account: str) -> dict[str, Any]:
 
 def verify_id_token(
     token: str,
-    keys: jwt.PyJWKSet,
+    keys: jwt.PyJWKSet | None,
     *,
     issuer: str,
     client_id: str,
@@ -50,30 +61,46 @@ def verify_id_token(
     now: float,
     account: str,
     aliases: tuple[str, ...] = (),
+    client_secret: str | None = None,
 ) -> dict[str, Any]:
-    """The ID token's claims when every check passes; a ProviderError naming the failed check."""
+    """The ID token's claims when every check passes; a ProviderError naming the failed check.
+
+    Signed with a public-key algorithm, it is checked against ``keys``; with HS256/384/512 (a
+    confidential client's choice, e.g. django-oauth-toolkit's HS256 applications) against the
+    client secret, which only this client and the server hold. Anything else (``none``; HMAC
+    without a secret) is refused.
+    """
     header = _header(token, account)
     alg = header.get("alg")
-    if alg not in ASYMMETRIC:
+    candidates: list[Any]
+    if alg in HMAC and client_secret:
+        candidates = [client_secret.encode("utf-8")]
+    elif alg in ASYMMETRIC:
+        kid = header.get("kid")
+        candidates = [k for k in (keys.keys if keys else []) if kid is None or k.key_id == kid]
+        if not candidates:
+            raise UnknownKey(
+                f"{account}: the provider's ID token is signed with a key its JWKS does not list"
+            )
+    else:
         raise ProviderError(
             f"{account}: the provider's ID token is signed with {str(alg)[:20]!r}, not a public key"
         )
-    kid = header.get("kid")
-    candidates = [k for k in keys.keys if kid is None or k.key_id == kid]
-    if not candidates:
-        raise UnknownKey(f"{account}: the provider's ID token is signed with a key its JWKS does not list")
     claims: dict[str, Any] | None = None
     for key in candidates:
         try:
-            claims = jwt.decode(
-                token,
-                key=key,
-                algorithms=[str(alg)],
-                audience=client_id,
-                issuer=None,  # compared below, tolerant of a trailing slash
-                leeway=LEEWAY,
-                options={"require": ["iss", "sub", "aud", "exp", "iat"], "verify_iat": False},
-            )
+            with warnings.catch_warnings():
+                # A short client secret is the server's choice, not something to print about.
+                warnings.simplefilter("ignore", getattr(jwt, "InsecureKeyLengthWarning", UserWarning))
+                claims = jwt.decode(
+                    token,
+                    key=key,
+                    algorithms=[str(alg)],
+                    audience=client_id,
+                    issuer=None,  # compared below, tolerant of a trailing slash
+                    leeway=LEEWAY,
+                    options={"require": ["iss", "sub", "aud", "exp", "iat"], "verify_iat": False},
+                )
             break
         except jwt.InvalidSignatureError:
             continue
