@@ -267,3 +267,15 @@ def test_an_idle_tray_plans_one_wakeup_and_ticks_nothing(rig: Rig, run: Runner) 
     assert session.accounts.reloads == reloads
     assert not tray.account_menu.timer.isActive()
     assert session.accounts.next_wakeup_planned  # the expiry, an hour away
+
+
+def test_a_session_without_refresh_token_says_by_when_to_sign_in_again(rig: Rig, run: Runner) -> None:
+    """Issue 11 item 2: the account row tells the tray user what `trayauth login` prints."""
+    rig.srv.inject("sentiance", "auth/token", "field:refresh_token=null")
+    rig.add_sentiance("work")
+    view = rig.broker.view("work")
+    assert view.sign_in_by is not None and view.sign_in_by == view.expires_at
+    session = rig.start()
+    open_menu(session.ui)
+    texts = [a.text() for a in submenu(session.ui, "work").actions()]
+    assert any(t.startswith("! No refresh token: sign in again by ") for t in texts), texts
