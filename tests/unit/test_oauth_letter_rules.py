@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jwt.algorithms import ECAlgorithm
 
 from trayauth.domain.errors import LoginCancelled, ProviderError, UsageError
@@ -160,3 +163,32 @@ def test_an_hmac_id_token_verifies_with_the_client_secret_only(key: ec.EllipticC
         verify(token, None, client_secret="t" * 40)
     with pytest.raises(ProviderError, match="not a public key"):
         verify(token, jwks_of(key))
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None, derandomize=True, database=None)
+@given(st.dictionaries(st.sampled_from(["keys", "kty", "crv", "x", "y", "kid", "alg"]), json_values))
+def test_a_hostile_jwks_is_only_ever_a_provider_error(document: dict[str, Any]) -> None:
+    with contextlib.suppress(ProviderError):
+        key_set(document, account="a")
+
+
+@settings(max_examples=150, deadline=None, derandomize=True, database=None)
+@given(st.dictionaries(st.text(max_size=50), json_values))
+def test_any_metadata_document_parses(document: dict[str, Any]) -> None:
+    meta = parse_metadata(document)
+    assert meta.scopes_supported is None or all(isinstance(s, str) for s in meta.scopes_supported)
+
+
+@settings(max_examples=150, deadline=None, derandomize=True, database=None)
+@given(st.text(max_size=200) | st.builds(lambda a, b, c: f"{a}.{b}.{c}", st.text(), st.text(), st.text()))
+def test_a_hostile_id_token_is_only_ever_a_provider_error(token: str) -> None:
+    keys = jwks_of(ec.generate_private_key(ec.SECP256R1()))
+    with contextlib.suppress(ProviderError):
+        verify(token, keys, client_secret="s" * 40)
