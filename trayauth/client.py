@@ -9,7 +9,8 @@ user's tray's, in its runtime directory (the rule is here; :mod:`trayauth.storag
 in a ``Path``).
 
 Wire format: one JSON object per line each way. Requests ``{"v": 2, "op": "token", "name": N}``
-and ``{"v": 2, "op": "ping"}``; replies ``{"ok": true, "token": …, "expires_at": …,
+(with ``"renew": token_digest(refused)`` after a server refused that token: renew it unless that
+happened already) and ``{"v": 2, "op": "ping"}``; replies ``{"ok": true, "token": …, "expires_at": …,
 "warning": …}``, ``{"ok": true, "pid": …}`` or ``{"ok": false, "error": LINE, "exit_code": N}``.
 From version 2 a tray whose answer takes a moment (a renewal, perhaps waiting out a 429) first
 sends ``{"working": true}``: a live tray speaks within :data:`ANSWER_TIMEOUT`, so one that says
@@ -118,17 +119,28 @@ class Answer:
                 self.exit_code = code
 
 
-def fetch_token(name: str) -> Answer | None:
+def token_digest(token: str) -> str:
+    """Names a token without revealing it, for "this one was refused: renew it"."""
+    import hashlib
+
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()[:32]
+
+
+def fetch_token(name: str, renew: str | None = None) -> Answer | None:
     """Ask the agent (``$TRAYAUTH_AGENT``, else this user's tray) for ``name``'s token.
 
     None when no agent answers: the caller goes direct (or, with ``$TRAYAUTH_AGENT`` set, says so).
     This is the call for any command that wants a token the quick way (``token``, ``header``,
-    ``exec``, ``kube``, ``git-credential``).
+    ``exec``, ``kube``, ``git-credential``). ``renew`` is :func:`token_digest` of a token a server
+    refused: the tray renews it first unless it holds another token by now.
     """
     path = agent_socket()
     if path is None:
         return None
-    reply = _exchange(path, {"v": PROTOCOL, "op": "token", "name": name}, TOKEN_TIMEOUT)
+    request: dict[str, Any] = {"v": PROTOCOL, "op": "token", "name": name}
+    if renew:
+        request["renew"] = renew
+    reply = _exchange(path, request, TOKEN_TIMEOUT)
     return None if reply is None else Answer(reply)
 
 

@@ -1,5 +1,8 @@
 """CLI start-up benchmark: the installed console script, as users and scripts run it.
 
+``exec``, ``kube`` and ``git-credential`` through a running tray are timed beside ``header``:
+they run before every command, kubectl call and git fetch, so they share its budget.
+
 Times ``trayauth header NAME`` through the console script next to this interpreter (``trayauth``
 in the venv's bin/, which imports ``re`` before ``trayauth.cli``):
 
@@ -46,7 +49,7 @@ SCRIPT = Path(sys.executable).with_name("trayauth")
 
 def once_ms(argv: list[str], env: dict[str, str]) -> float:
     start = time.perf_counter()
-    subprocess.run(argv, env=env, capture_output=True, check=True)
+    subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True, check=True)
     return (time.perf_counter() - start) * 1000
 
 
@@ -105,6 +108,9 @@ def main() -> None:
                     "pass": ([python, "-c", "pass"], keyring_env),
                     "floor": ([python, "-c", "import re, socket, json"], keyring_env),
                     "tray": ([str(script), "header", "bench"], tray_env),
+                    "exec": ([str(script), "exec", "bench", "--", "true"], tray_env),
+                    "kube": ([str(script), "kube", "bench"], tray_env),
+                    "git": ([str(script), "git-credential", "bench", "get"], tray_env),
                     "keyring": ([str(SCRIPT), "header", "bench"], keyring_env),
                     "keyfile": ([str(SCRIPT), "header", "bench"], keyfile_env),
                 },
@@ -123,6 +129,9 @@ def main() -> None:
     print(row('python -c "import re, socket, json" (floor)', "floor"))
     verdict = "ok" if figures["tray"] <= GOAL * floor else "OVER"
     print(row("trayauth header, tray running", "tray", f"(goal <= {GOAL}x floor: {verdict})"))
+    print(row("trayauth exec bench -- true, tray running", "exec", "(includes running true)"))
+    print(row("trayauth kube, tray running", "kube"))
+    print(row("trayauth git-credential get, tray running", "git"))
     print(row("trayauth header, no tray (file keyring)", "keyring"))
     print(row("trayauth header, no tray (key file)", "keyfile"))
 

@@ -73,6 +73,10 @@ def _parser() -> object:
     ins.add_argument("--json", action="store_true")
 
     sub.add_parser("status", help="is the tray running, and where are secrets kept")
+
+    from trayauth.cli.handoff import add_parsers
+
+    add_parsers(sub)
     return p
 
 
@@ -94,6 +98,12 @@ def _main(argv: Sequence[str] | None) -> int:
         from trayauth.cli.fast import via_tray
 
         code = via_tray(args_list[0], args_list[1])
+        if code is not None:
+            return code
+    if args_list and args_list[0] in ("exec", "kube", "git-credential"):
+        from trayauth.cli.handoff import fast
+
+        code = fast(args_list)
         if code is not None:
             return code
     import argparse

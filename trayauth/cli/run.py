@@ -10,6 +10,7 @@ from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from trayauth.cli import handoff
 from trayauth.domain.errors import TrayauthError, UsageError
 
 if TYPE_CHECKING:
@@ -157,7 +158,9 @@ def cmd_login(args: argparse.Namespace) -> int:
 
 def _print_token(broker: Broker, name: str, command: str) -> int:
     from trayauth.cli.fast import format_output
+    from trayauth.integrations.source import refuse_if_asking
 
+    refuse_if_asking(broker.store.paths.root, name)
     tokens = broker.cached_token(name)
     if tokens is None:
         tokens = _async(broker, broker.token(name))
@@ -281,6 +284,10 @@ def cmd_status(_args: argparse.Namespace) -> int:
     except (ImportError, OSError):
         pid = None
     print(f"tray: running (pid {pid})" if pid else "tray: not running")
+    if pid:
+        from trayauth.client import socket_path
+
+        print(f"agent: {socket_path(paths.runtime_dir)}  (for ssh RemoteForward; see README)")
     print(f"config: {paths.config_file}")
     from trayauth.storage.store import Store
 
@@ -315,6 +322,11 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "inspect": cmd_inspect,
     "status": cmd_status,
     "demo": cmd_demo,
+    "exec": handoff.cmd_exec,
+    "env": handoff.cmd_env,
+    "kube": handoff.cmd_kube,
+    "git-credential": handoff.cmd_git_credential,
+    "proxy": handoff.cmd_proxy,
 }
 
 

@@ -9,7 +9,9 @@ The client half is :mod:`trayauth.client` (standard library only); this is the s
 Who may connect: the socket is an AF_UNIX socket in a 0700 directory of ours, made 0600, and the
 peer's uid is checked (SO_PEERCRED on Linux, LOCAL_PEERCRED on macOS) before a byte is read.
 
-The wire format is described in :mod:`trayauth.client`.
+The wire format is described in :mod:`trayauth.client`. With a :class:`ConsentGate`, a token of
+an account that asks first leaves only after the user allowed the requesting program (its exe and
+command line come from the socket's peer credentials), and every hand-out is logged.
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ if TYPE_CHECKING:
     import asyncio
     from pathlib import Path
 
+    from trayauth.domain.consent import Requester
     from trayauth.services.broker import Broker
+    from trayauth.services.consent import ConsentGate
 
 LOCK_NAME = "tray.lock"
 READ_REQUEST_TIMEOUT = 5.0
@@ -148,8 +152,9 @@ def _speaks_working(line: bytes) -> bool:
 class AgentServer:
     """Answers the CLI from the tray's broker: ``broker.token()`` renews when due, single-flight."""
 
-    def __init__(self, broker: Broker, runtime_dir: Path) -> None:
+    def __init__(self, broker: Broker, runtime_dir: Path, gate: ConsentGate | None = None) -> None:
         self.broker = broker
+        self.gate = gate
         self.runtime_dir = runtime_dir
         self.path = socket_path(runtime_dir)
         self.requests = 0
@@ -213,7 +218,12 @@ class AgentServer:
                 line = await asyncio.wait_for(reader.readline(), READ_REQUEST_TIMEOUT)
             except (TimeoutError, ValueError, OSError):  # ValueError: a line over the limit
                 return
-            reply = await self._answer_acknowledged(line, writer)
+            requester = None
+            if self.gate is not None and sock is not None:
+                from trayauth.services.peer import requester_of
+
+                requester = requester_of(sock)
+            reply = await self._answer_acknowledged(line, writer, requester)
             writer.write(json.dumps(reply).encode("utf-8") + b"\n")
             await writer.drain()
         except (OSError, asyncio.IncompleteReadError):
@@ -227,11 +237,14 @@ class AgentServer:
                 self._handlers.discard(task)
             writer.close()
 
-    async def _answer_acknowledged(self, line: bytes, writer: asyncio.StreamWriter) -> dict[str, Any]:
-        """:meth:`answer`, with a "working" line first when it takes a while and the client knows it."""
+    async def _answer_acknowledged(
+        self, line: bytes, writer: asyncio.StreamWriter, requester: Requester | None = None
+    ) -> dict[str, Any]:
+        """:meth:`answer`, with a "working" line first when it takes a while and the client knows it
+        (a renewal, or the user deciding in the consent dialog)."""
         import asyncio
 
-        job = asyncio.ensure_future(self.answer(line))
+        job = asyncio.ensure_future(self.answer(line, requester))
         try:
             done, _ = await asyncio.wait({job}, timeout=WORKING_AFTER)
             if not done and _speaks_working(line):
@@ -242,8 +255,13 @@ class AgentServer:
             if not job.done():  # the client went away, or the tray is closing
                 job.cancel()
 
-    async def answer(self, line: bytes) -> dict[str, Any]:
-        """One reply for one request line; never raises, never puts a secret in an error."""
+    async def answer(self, line: bytes, requester: Requester | None = None) -> dict[str, Any]:
+        """One reply for one request line; never raises, never puts a secret in an error.
+
+        ``renew`` in a token request is :func:`trayauth.client.token_digest` of a token a server
+        refused (401): when the account still holds that token it is renewed first, so a burst of
+        callers that all saw the same 401 causes one renewal.
+        """
         from trayauth.domain.errors import TrayauthError
 
         try:
@@ -261,8 +279,20 @@ class AgentServer:
         if not isinstance(name, str) or not name:
             return {"ok": False, "error": "no account name given", "exit_code": 2}
         self.requests += 1
+        stale = request.get("renew")
+        how = ""
         try:
+            if self.gate is not None:
+                from trayauth.domain.consent import Requester
+
+                requester = requester or Requester(pid=None, uid=None)
+                how = await self.gate.check(name, requester)
             tokens = await self.broker.token(name)
+            if isinstance(stale, str) and stale:
+                from trayauth.client import token_digest
+
+                if token_digest(tokens.access_token) == stale:
+                    tokens = await self.broker.refresh(name)
             view = self.broker.view(name)
         except TrayauthError as exc:
             text = exc.line()
@@ -276,6 +306,8 @@ class AgentServer:
                 "error": f"{name}: internal error ({exc.__class__.__name__})",
                 "exit_code": 70,
             }
+        if self.gate is not None and requester is not None:
+            self.gate.record(name, requester, "given", how)
         warning = None
         if view.error:
             warning = f"{name}: {view.error} (the current token is still valid)"

@@ -20,7 +20,9 @@ from PySide6.QtWidgets import QSystemTrayIcon
 from trayauth.domain.errors import TrayauthError
 from trayauth.services.agent import AgentServer
 from trayauth.services.broker import Broker
+from trayauth.services.consent import ConsentGate
 from trayauth.services.scheduler import RenewalScheduler
+from trayauth.storage.consent import ConsentStore
 from trayauth.ui.qt.accounts import AccountList
 from trayauth.ui.qt.clipboard import SecretClipboard
 from trayauth.ui.qt.timers import qt_timer
@@ -29,6 +31,7 @@ from trayauth.ui.state.appsettings import AppSettingsCache
 from trayauth.ui.state.notifier import COALESCE, Note, Notifier
 from trayauth.ui.state.tasks import Tasks
 from trayauth.ui.widgets.actions import Actions, ask_confirm, open_in_browser
+from trayauth.ui.widgets.consent import ConsentAsker
 from trayauth.ui.widgets.fallback_window import FallbackWindow
 from trayauth.ui.widgets.tray import Tray
 
@@ -77,7 +80,9 @@ class TraySession:
             clock=broker.clock,
         )
         self.accounts.happened.connect(self.notifier.on_event)
-        self.agent = AgentServer(broker, broker.store.paths.runtime_dir)
+        # Accounts set to "Ask before handing out" are given to a program only after the dialog.
+        self.consent = ConsentGate(ConsentStore(broker.store.paths.root), asker=ConsentAsker())
+        self.agent = AgentServer(broker, broker.store.paths.runtime_dir, self.consent)
         self.mode = ui  # "auto": the tray where there is one; "tray" or "window" to choose
         self._notes = notes
         self._key_note: str | None = None

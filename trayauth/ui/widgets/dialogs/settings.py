@@ -125,6 +125,11 @@ class SettingsDialog(QDialog):
             mute(where)
             form.addRow("Secrets", where)
         layout.addLayout(form)
+        from trayauth.storage.consent import ConsentStore
+        from trayauth.ui.widgets.consent import ConsentSection
+
+        self.consent = ConsentSection(ConsentStore(config.path.parent), accounts, self)
+        layout.addWidget(self.consent)
 
         self.error = QLabel("", self)
         self.error.setObjectName("settings_error")
