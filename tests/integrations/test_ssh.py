@@ -64,10 +64,10 @@ def test_a_forwarded_agent_that_is_gone_is_a_clear_error(api: str, agent: Agent,
     gone = server.dir / "nobody-here.sock"
     env = f"TRAYAUTH_AGENT={gone} TRAYAUTH_CONFIG_DIR={server.dir / 'remote-config'}"
     result = server.run(f"env {env} {shlex.quote(TRAYAUTH)} exec {api} -- true")
-    assert result.returncode == 4
-    assert result.stderr.strip() == (
-        f"trayauth: api: no trayauth agent answers on {gone} (TRAYAUTH_AGENT); "
-        "is the ssh session that forwards it (ssh -R) still open, and the tray running?"
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"trayauth: api: no agent answers at $TRAYAUTH_AGENT ({gone}); "
+        "is the tray running and the socket forwarded?\n"
     )
 
 

@@ -48,3 +48,50 @@ def test_the_fast_path_loads_only_its_own_modules(isolated: Path, tray: TrayProc
     loaded = set(report["loaded"])
     assert not loaded & NEVER
     assert loaded == FAST_PATH
+
+
+# exec, kube and git-credential share the budget: they run before every command, kubectl call
+# and git fetch. Their own modules come on top of the fast path's, and still none of NEVER.
+HANDOFF = """
+import json, os, re, socket, sys
+floor = set(sys.modules)
+from trayauth.cli import main
+code = main(sys.argv[1:])
+sys.stdout.flush()
+print(json.dumps({"code": code, "loaded": sorted(set(sys.modules) - floor)}), file=sys.stderr)
+"""
+HANDOFF_PATH = (FAST_PATH - {"trayauth.cli.fast"}) | {
+    "trayauth.cli.handoff",
+    "trayauth.domain",
+    "trayauth.domain.errors",
+    "trayauth.integrations",
+    "trayauth.integrations.source",
+}
+
+
+def test_exec_kube_git_credential_load_only_their_own_modules(isolated: Path, tray: TrayProcess) -> None:
+    add_account("b", "bearer")
+    ok(login("b", "bearer-token-value"))
+    for argv, own in (
+        (["exec", "b", "--", "true"], {"trayauth.integrations.exec"}),
+        (["kube", "b"], {"trayauth.integrations.kube"}),
+        (["git-credential", "b", "get"], {"trayauth.integrations.git_credential"}),
+    ):
+        probe = subprocess.run(
+            [sys.executable, "-S", "-c", HANDOFF, *argv],
+            env=tray.env,
+            cwd=REPO,
+            input="protocol=https\nhost=h\n\n",
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        if argv[0] == "exec":  # exec replaced the probe with `true`: nothing to report, all went well
+            assert probe.returncode == 0 and probe.stderr == ""
+            continue
+        report = json.loads(probe.stderr.strip().splitlines()[-1])
+        assert report["code"] == 0 and "bearer-token-value" in probe.stdout
+        loaded = set(report["loaded"])
+        assert not loaded & NEVER, argv
+        assert loaded == HANDOFF_PATH | own, argv

@@ -9,10 +9,13 @@ library and the tray's socket (the core is imported only when no tray runs). Any
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from typing import Any
 
 from trayauth.domain.errors import TrayauthError, UsageError
+
+TYPE_CHECKING = False  # not typing's: the exec/kube/git-credential fast path must not import it
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
 
 FAST_COMMANDS = ("exec", "kube", "git-credential")
 

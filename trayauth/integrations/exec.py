@@ -11,9 +11,12 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Mapping, Sequence
 
 from trayauth.domain.errors import UsageError
+
+TYPE_CHECKING = False  # not typing's: on the CLI's fast path
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 DEFAULT_VAR = "TRAYAUTH_TOKEN"
 HEADER_VAR = "TRAYAUTH_HEADER"

@@ -13,9 +13,12 @@ trayauth's own requests: for such a request ``get`` answers nothing and says why
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable, Mapping
 
 from trayauth.domain.errors import UsageError
+
+TYPE_CHECKING = False  # not typing's: on the CLI's fast path
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
 
 ACTIONS = ("get", "store", "erase")
 DEFAULT_USERNAME = "oauth2"  # GitLab's documented name for a token; most servers ignore it

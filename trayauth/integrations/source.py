@@ -1,7 +1,8 @@
 """Where every integration gets a token: the tray's agent when it answers, else the core itself.
 
-Standard library only at import time: ``trayauth exec``, ``kube`` and ``git-credential`` run
-before every kubectl or git call and must stay as quick as ``trayauth token``. The core (vault,
+Light at import time: ``trayauth exec``, ``kube`` and ``git-credential`` run before every
+kubectl or git call and must stay as quick as ``trayauth token``, so the agent path is
+:func:`trayauth.client.fetch_token` (which also honours ``$TRAYAUTH_AGENT``); the core (vault,
 httpx, asyncio) is imported only when no tray answers.
 
 ``renew`` is the digest (:func:`trayauth.client.token_digest`) of a token a server refused: the
@@ -10,18 +11,34 @@ token is renewed unless someone already did, so a burst of 401s costs one renewa
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
-
 from trayauth.domain.errors import TrayauthError
 
+TYPE_CHECKING = False  # not typing's: this is on the exec/kube/git-credential fast path
+if TYPE_CHECKING:
+    from pathlib import Path
 
-class Grant(NamedTuple):
-    """A token to use now. NamedTuple, not a dataclass: ``dataclasses`` is slow to import."""
+    from trayauth.client import Answer
 
-    token: str
-    token_type: str = "Bearer"
-    expires_at: float | None = None
-    warning: str | None = None
+
+class Grant:
+    """A token to use now. A plain class: ``dataclasses`` and ``typing`` are slow to import."""
+
+    __slots__ = ("expires_at", "token", "token_type", "warning")
+
+    def __init__(
+        self,
+        token: str,
+        token_type: str = "Bearer",
+        expires_at: float | None = None,
+        warning: str | None = None,
+    ) -> None:
+        self.token = token
+        self.token_type = token_type
+        self.expires_at = expires_at
+        self.warning = warning
+
+    def __repr__(self) -> str:  # never the token itself
+        return f"Grant(token_type={self.token_type!r}, expires_at={self.expires_at!r})"
 
 
 class AgentError(TrayauthError):
@@ -32,49 +49,35 @@ class AgentError(TrayauthError):
         self.exit_code = exit_code
 
 
-class AgentUnreachable(TrayauthError):
-    exit_code = 4
-
-
 def from_agent(name: str, renew: str | None = None) -> Grant | None:
-    """The tray's answer, None when no tray runs here. Raises AgentError on a refusal, and
-    AgentUnreachable when ``$TRAYAUTH_AGENT`` names a socket nobody answers on (a remote shell
-    has no vault of its own to fall back to)."""
-    from trayauth.client import forwarded_agent, request_token
-    from trayauth.storage.paths import runtime_path
+    """The tray's answer, None when no tray runs here. Raises AgentError on a refusal, and when
+    ``$TRAYAUTH_AGENT`` names a socket nobody answers on (a remote shell has no vault of its own
+    to fall back to: going direct would only say "no account named …")."""
+    import os
+
+    from trayauth.client import AGENT_ENV, fetch_token
 
     try:
-        reply = request_token(name, runtime_path(), renew=renew)
+        answer = fetch_token(name, renew)
     except OSError:
-        reply = None
-    if reply is None:
-        forwarded = forwarded_agent()
+        answer = None
+    if answer is None:
+        forwarded = os.environ.get(AGENT_ENV)
         if forwarded:
-            raise AgentUnreachable(
-                f"no trayauth agent answers on {forwarded} (TRAYAUTH_AGENT)",
-                hint="is the ssh session that forwards it (ssh -R) still open, and the tray running?",
+            # The same line and exit code as `trayauth token` (trayauth.cli.fast).
+            raise AgentError(
+                f"no agent answers at ${AGENT_ENV} ({forwarded}); "
+                "is the tray running and the socket forwarded?",
+                1,
             )
         return None
-    return grant_of(reply)
+    return grant_of(answer)
 
 
-def grant_of(reply: dict[str, Any]) -> Grant:
-    token = reply.get("token")
-    if reply.get("ok") and isinstance(token, str) and token:
-        expires = reply.get("expires_at")
-        warning = reply.get("warning")
-        return Grant(
-            token,
-            str(reply.get("token_type") or "Bearer"),
-            float(expires) if isinstance(expires, int | float) and not isinstance(expires, bool) else None,
-            warning if isinstance(warning, str) and warning else None,
-        )
-    error = reply.get("error")
-    code = reply.get("exit_code")
-    raise AgentError(
-        error if isinstance(error, str) and error else "the tray could not give a token",
-        code if isinstance(code, int) and not isinstance(code, bool) and code > 0 else 1,
-    )
+def grant_of(answer: Answer) -> Grant:
+    if answer.token is None:
+        raise AgentError(answer.error or "the tray could not give a token", answer.exit_code or 1)
+    return Grant(answer.token, answer.token_type, answer.expires_at, answer.warning)
 
 
 def direct(name: str, renew: str | None = None) -> Grant:
@@ -82,6 +85,7 @@ def direct(name: str, renew: str | None = None) -> Grant:
     import asyncio
 
     from trayauth.client import token_digest
+    from trayauth.domain.model import TokenSet
     from trayauth.services.broker import Broker
 
     broker = Broker.open()
@@ -89,7 +93,7 @@ def direct(name: str, renew: str | None = None) -> Grant:
     tokens = None if renew else broker.cached_token(name)
     if tokens is None:
 
-        async def fetch() -> Any:
+        async def fetch() -> TokenSet:
             try:
                 got = await broker.token(name)
                 if renew and token_digest(got.access_token) == renew:
@@ -104,7 +108,7 @@ def direct(name: str, renew: str | None = None) -> Grant:
     return Grant(tokens.access_token, tokens.token_type, tokens.expires_at, warning)
 
 
-def refuse_if_asking(root: Any, name: str) -> None:
+def refuse_if_asking(root: Path, name: str) -> None:
     """An account set to ask first is handed out only by the tray, which can ask."""
     from trayauth.storage.consent import ConsentStore
 
