@@ -262,7 +262,16 @@ class _ResourceHandler(_Quiet):
                 self.wfile.write(f"{len(block):x}\r\n".encode() + block + b"\r\n")
             self.wfile.write(b"0\r\n\r\n")
             return
-        answer = {"path": self.path, "host": self.headers.get("Host"), "method": "GET"}
+        if self.path.startswith("/api/redirect"):
+            self.reply(302, b"", "text/plain", Location=f"{self.app.url}/api/landed")
+            return
+        answer = {
+            "path": self.path,
+            "host": self.headers.get("Host"),
+            "method": "GET",
+            "accept_encoding": self.headers.get("Accept-Encoding"),
+            "user_agent": self.headers.get("User-Agent"),
+        }
         self.reply(200, json.dumps(answer).encode())
 
     def do_POST(self) -> None:

@@ -80,7 +80,14 @@ def test_curl_through_the_proxy_gets_the_header_added(proxy: ProxyProcess, resou
     answer = json.loads(result.stdout)
     assert answer["path"] == "/api/hello?x=1"
     assert answer["host"] == f"127.0.0.1:{resource.port}"  # the upstream's, not the proxy's
+    assert answer["accept_encoding"] is None and answer["user_agent"].startswith("curl/")  # curl's own
     assert resource.seen == [stored_token("api")]  # the client's own header was replaced
+
+
+def test_redirects_within_the_api_stay_on_the_proxy(proxy: ProxyProcess, resource: Resource) -> None:
+    result = curl("-L", proxy.url + "api/redirect")
+    assert result.returncode == 0 and json.loads(result.stdout)["path"] == "/api/landed"
+    assert len(resource.seen) == 2  # both hops went through the proxy, with the header
 
 
 def test_only_the_capability_url_is_served(proxy: ProxyProcess, resource: Resource) -> None:

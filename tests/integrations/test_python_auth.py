@@ -8,6 +8,7 @@ valid): the adapter sees a 401, renews once and retries once.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import httpx
@@ -51,12 +52,12 @@ def test_httpx_sync_reuses_then_renews_on_401(session: tuple[Any, Agent | None])
 
 def test_httpx_sync_fetches_again_when_the_token_falls_due(session: tuple[Any, Agent | None]) -> None:
     srv, _running = session
-    auth = TrayauthAuth("s")
-    with httpx.Client(auth=auth) as client:
+    now = [time.time()]
+    with httpx.Client(auth=TrayauthAuth("s", clock=lambda: now[0])) as client:
         assert client.get(whoami(srv)).status_code == 200
         first = stored_token("s")
-        expire_now("s")
-        auth._cache._fresh_until = 0  # the client's clock says: renewal margin reached
+        expire_now("s")  # the stored token falls due...
+        now[0] += 86400  # ...and by the adapter's clock its copy is inside the renewal margin
         response = client.get(whoami(srv))
         assert response.status_code == 200 and response.history == []
         assert stored_token("s") != first

@@ -11,6 +11,7 @@ renewed once (unless another caller already did) and the request is sent once mo
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import AsyncGenerator, Callable, Generator
 
 import httpx
@@ -22,9 +23,15 @@ from trayauth.integrations.source import Grant
 class TrayauthAuth(httpx.Auth):
     requires_request_body = True  # so the one retry after a 401 can send the body again
 
-    def __init__(self, account: str, *, fetch: Callable[[str, str | None], Grant] | None = None) -> None:
+    def __init__(
+        self,
+        account: str,
+        *,
+        fetch: Callable[[str, str | None], Grant] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.account = account
-        self._cache = TokenCache(account, fetch)
+        self._cache = TokenCache(account, fetch, clock)
         self._lock = threading.Lock()
 
     def _authorize(self, request: httpx.Request, grant: Grant) -> None:

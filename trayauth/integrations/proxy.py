@@ -47,6 +47,9 @@ _HOP_BY_HOP = frozenset(
 )  # fmt: skip
 
 
+_CLIENT_DEFAULTS = frozenset({"accept", "accept-encoding", "user-agent"})
+
+
 class Proxy:
     """Serves one account; :meth:`handle` is an asyncio stream callback."""
 
@@ -68,6 +71,7 @@ class Proxy:
             timeout=httpx.Timeout(30.0, read=300.0), follow_redirects=False
         )
         self.forwarded = 0
+        self.public = ""  # our own address (set once listening), for redirects within base_url
 
     async def aclose(self) -> None:
         await self.client.aclose()
@@ -188,8 +192,21 @@ class Proxy:
         req = self.client.build_request(
             method, url, headers=[*headers, ("Authorization", self.cache.header(grant))], content=content
         )
+        # httpx adds its own defaults (Accept-Encoding, User-Agent…): a proxy passes the client's.
+        sent = {k.lower() for k, _ in headers}
+        for name in _CLIENT_DEFAULTS - sent:
+            if name in req.headers:
+                del req.headers[name]
         self.forwarded += 1
         return await self.client.send(req, stream=True)
+
+    def _local_location(self, value: bytes) -> bytes:
+        """A redirect to somewhere below base_url points back through the proxy (else the client
+        would follow it straight to the API, without the header)."""
+        target = value.decode("latin-1")
+        if self.public and (target == self.base_url or target.startswith(self.base_url + "/")):
+            return (self.public.rstrip("/") + target[len(self.base_url) :]).encode("latin-1")
+        return value
 
     async def _relay(
         self,
@@ -198,7 +215,11 @@ class Proxy:
         request: h11.Request,
         response: httpx.Response,
     ) -> None:
-        headers = [(k, v) for k, v in response.headers.raw if k.decode("latin-1").lower() not in _HOP_BY_HOP]
+        headers = [
+            (k, self._local_location(v) if k.lower() == b"location" else v)
+            for k, v in response.headers.raw
+            if k.decode("latin-1").lower() not in _HOP_BY_HOP
+        ]
         writer.write(conn.send(h11.Response(status_code=response.status_code, headers=headers)) or b"")
         async for chunk in response.aiter_raw():
             writer.write(conn.send(h11.Data(data=chunk)) or b"")
@@ -331,6 +352,7 @@ async def run_proxy(
             server = await asyncio.start_server(proxy.handle, host="127.0.0.1", port=port)
             bound = server.sockets[0].getsockname()[1]
             url = f"http://127.0.0.1:{bound}/{proxy.capability}/"
+        proxy.public = url
         async with server:
             if ready is not None:
                 ready(url, base)
