@@ -62,8 +62,6 @@ print(json.dumps({"code": code, "loaded": sorted(set(sys.modules) - floor)}), fi
 """
 HANDOFF_PATH = (FAST_PATH - {"trayauth.cli.fast"}) | {
     "trayauth.cli.handoff",
-    "trayauth.domain",
-    "trayauth.domain.errors",
     "trayauth.integrations",
     "trayauth.integrations.source",
 }

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import sys
 
-from trayauth.domain.errors import TrayauthError, UsageError
-
 TYPE_CHECKING = False  # not typing's: the exec/kube/git-credential fast path must not import it
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -35,6 +33,8 @@ def exec_command(name: str, var: str, command: Sequence[str]) -> int:
 
     integration.check_var(var)
     if not command:
+        from trayauth.domain.errors import UsageError
+
         raise UsageError("no command given", hint=f"usage: trayauth exec {name} -- COMMAND [ARG]...")
     grant = get_token(name)
     _warn(grant)
@@ -124,14 +124,17 @@ def fast(argv: Sequence[str]) -> int | None:
         if cmd == "git-credential":
             return git_credential_command(*args)
         return exec_command(*args)
-    except TrayauthError as exc:
-        line = exc.line()
-        _err(line if name in line else f"{name}: {line}")
-        return exc.exit_code
     except KeyboardInterrupt:
         _err("cancelled")
         return 130
-    except Exception as exc:  # a bug: one line, never a traceback that might hold a secret
+    except Exception as exc:
+        # Imported only now: the success path of these commands never loads the error classes.
+        from trayauth.domain.errors import TrayauthError
+
+        if isinstance(exc, TrayauthError):
+            line = exc.line()
+            _err(line if name in line else f"{name}: {line}")
+            return exc.exit_code
         from trayauth.cli import debug_enabled
 
         if debug_enabled():

@@ -12,8 +12,6 @@ import os
 import re
 import sys
 
-from trayauth.domain.errors import UsageError
-
 TYPE_CHECKING = False  # not typing's: on the CLI's fast path
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -26,7 +24,7 @@ _VAR = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 
 def check_var(var: str) -> str:
     if not _VAR.fullmatch(var):
-        raise UsageError(f"--env {var!r} is not a variable name (letters, digits and '_')")
+        raise _usage_error(f"--env {var!r} is not a variable name (letters, digits and '_')")
     return var
 
 
@@ -39,7 +37,7 @@ def variables(token: str, var: str = DEFAULT_VAR, token_type: str = "Bearer") ->
 def run(command: Sequence[str], extra: Mapping[str, str]) -> int:
     """Run ``command`` with ``extra`` in its environment; on POSIX this does not return."""
     if not command:
-        raise UsageError("no command given", hint="usage: trayauth exec NAME -- COMMAND [ARG]...")
+        raise _usage_error("no command given", hint="usage: trayauth exec NAME -- COMMAND [ARG]...")
     env = {**os.environ, **extra}
     sys.stdout.flush()
     sys.stderr.flush()
@@ -74,7 +72,7 @@ def export_lines(values: Mapping[str, str], shell: str = "sh") -> str:
         return "".join(f"set -gx {k} {_fish_quote(v)}\n" for k, v in values.items())
     if shell == "powershell":
         return "".join(f"$env:{k} = {_ps_quote(v)}\n" for k, v in values.items())
-    raise UsageError(f"unknown shell {shell!r}", hint=f"one of {', '.join(SHELLS)}")
+    raise _usage_error(f"unknown shell {shell!r}", hint=f"one of {', '.join(SHELLS)}")
 
 
 def _sh_quote(value: str) -> str:
@@ -87,3 +85,10 @@ def _fish_quote(value: str) -> str:
 
 def _ps_quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
+
+
+def _usage_error(message: str, hint: str | None = None) -> Exception:
+    """A UsageError, imported only when one is raised: these modules are on the CLI's fast path."""
+    from trayauth.domain.errors import UsageError
+
+    return UsageError(message, hint=hint)

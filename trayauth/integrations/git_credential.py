@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import sys
 
-from trayauth.domain.errors import UsageError
-
 TYPE_CHECKING = False  # not typing's: on the CLI's fast path
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
@@ -51,7 +49,7 @@ def plain_http_refused(attrs: Mapping[str, str]) -> bool:
 
 def answer_get(username: str, token: str) -> str:
     if "\n" in token or "\0" in token or "\n" in username:
-        raise UsageError("the token cannot be passed to git (it contains a line break)")
+        raise _usage_error("the token cannot be passed to git (it contains a line break)")
     return f"username={username}\npassword={token}\n"
 
 
@@ -64,7 +62,7 @@ def helper(
 ) -> str:
     """What to print for ``action``. ``fetch(renew)`` returns (token, warning)."""
     if action not in ACTIONS:
-        raise UsageError(
+        raise _usage_error(
             f"unknown git credential action {action!r}", hint="git calls it with get, store or erase"
         )
     if action == "store":
@@ -84,3 +82,10 @@ def helper(
     if warning:
         print(f"trayauth: warning: {warning}", file=sys.stderr)
     return answer_get(username, token)
+
+
+def _usage_error(message: str, hint: str | None = None) -> Exception:
+    """A UsageError, imported only when one is raised: these modules are on the CLI's fast path."""
+    from trayauth.domain.errors import UsageError
+
+    return UsageError(message, hint=hint)

@@ -11,8 +11,6 @@ token is renewed unless someone already did, so a burst of 401s costs one renewa
 
 from __future__ import annotations
 
-from trayauth.domain.errors import TrayauthError
-
 TYPE_CHECKING = False  # not typing's: this is on the exec/kube/git-credential fast path
 if TYPE_CHECKING:
     from pathlib import Path
@@ -41,16 +39,19 @@ class Grant:
         return f"Grant(token_type={self.token_type!r}, expires_at={self.expires_at!r})"
 
 
-class AgentError(TrayauthError):
-    """The tray's agent answered with a refusal; ``exit_code`` is the tray's."""
+def agent_error(message: str, exit_code: int) -> Exception:
+    """The tray refused (or ``$TRAYAUTH_AGENT`` does not answer): a TrayauthError carrying the
+    tray's exit code. Built here, on the failure path, so that the success path never imports
+    the error classes."""
+    from trayauth.domain.errors import TrayauthError
 
-    def __init__(self, message: str, exit_code: int) -> None:
-        super().__init__(message, hint="")
-        self.exit_code = exit_code
+    error = TrayauthError(message, hint="")
+    error.exit_code = exit_code
+    return error
 
 
 def from_agent(name: str, renew: str | None = None) -> Grant | None:
-    """The tray's answer, None when no tray runs here. Raises AgentError on a refusal, and when
+    """The tray's answer, None when no tray runs here. Raises a TrayauthError on a refusal, and when
     ``$TRAYAUTH_AGENT`` names a socket nobody answers on (a remote shell has no vault of its own
     to fall back to: going direct would only say "no account named …")."""
     import os
@@ -65,7 +66,7 @@ def from_agent(name: str, renew: str | None = None) -> Grant | None:
         forwarded = os.environ.get(AGENT_ENV)
         if forwarded:
             # The same line and exit code as `trayauth token` (trayauth.cli.fast).
-            raise AgentError(
+            raise agent_error(
                 f"no agent answers at ${AGENT_ENV} ({forwarded}); "
                 "is the tray running and the socket forwarded?",
                 1,
@@ -76,7 +77,7 @@ def from_agent(name: str, renew: str | None = None) -> Grant | None:
 
 def grant_of(answer: Answer) -> Grant:
     if answer.token is None:
-        raise AgentError(answer.error or "the tray could not give a token", answer.exit_code or 1)
+        raise agent_error(answer.error or "the tray could not give a token", answer.exit_code or 1)
     return Grant(answer.token, answer.token_type, answer.expires_at, answer.warning)
 
 
