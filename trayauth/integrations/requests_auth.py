@@ -14,8 +14,13 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-import requests
-from requests.auth import AuthBase
+try:
+    import requests
+    from requests.auth import AuthBase
+except ModuleNotFoundError as exc:  # an optional extra: say how to get it
+    raise ModuleNotFoundError(
+        "trayauth's requests adapter needs requests: pip install 'trayauth[requests]'", name=exc.name
+    ) from None
 
 from trayauth.integrations.cache import TokenCache
 from trayauth.integrations.source import Grant
