@@ -86,6 +86,21 @@ def test_git_clones_with_the_token_and_renews_after_a_refusal(
         provider.clock_offset = 0
 
 
+@pytest.mark.parametrize("helper", ["trayauth {}", "trayauth git-credential {}"])
+def test_the_short_helper_forms(api: str, served: GitServer, tmp_path: Path, helper: str) -> None:
+    """Without '!', git runs `git credential-trayauth …`: the git-credential-trayauth script."""
+    git(
+        "config",
+        "--global",
+        f"credential.{served.url}.helper",
+        helper.format(api),
+        cwd=tmp_path,
+        home=tmp_path,
+    )
+    git("clone", "-q", f"{served.url}/repo.git", "clone", cwd=tmp_path, home=tmp_path)
+    assert served.seen[-1] == stored_token(api)
+
+
 def test_helper_protocol_by_hand(api: str) -> None:
     token = stored_token(api)
     get = cli("git-credential", api, "get", stdin="protocol=https\nhost=git.example.com\n\n")

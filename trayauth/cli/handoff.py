@@ -143,6 +143,18 @@ def fast(argv: Sequence[str]) -> int | None:
         return 70
 
 
+def git_credential_main() -> int:
+    """``git-credential-trayauth [git-credential] NAME ACTION``: what git runs for a helper
+    configured as ``trayauth NAME`` (git prepends ``git credential-``), so the short form
+    ``credential.helper "trayauth NAME"`` works as well as ``"!trayauth git-credential NAME"``."""
+    from trayauth.cli import main
+
+    args = sys.argv[1:]
+    if args[:1] == ["git-credential"]:
+        args = args[1:]
+    return main(["git-credential", *args])
+
+
 # ---- from argparse -----------------------------------------------------------------------------
 
 
