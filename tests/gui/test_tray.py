@@ -279,3 +279,16 @@ def test_a_session_without_refresh_token_says_by_when_to_sign_in_again(rig: Rig,
     open_menu(session.ui)
     texts = [a.text() for a in submenu(session.ui, "work").actions()]
     assert any(t.startswith("! No refresh token: sign in again by ") for t in texts), texts
+
+
+def test_log_out_tells_what_the_provider_did(rig: Rig, run: Runner) -> None:
+    """Issue 11 item 1: the tray says what a logout achieved at the provider (Sentiance has no
+    revocation endpoint, so: nothing to revoke there)."""
+    rig.add_sentiance("work")
+    session = rig.start()
+    tray = session.ui
+    open_menu(tray)
+    item(submenu(tray, "work"), "Log out").trigger()
+    run(until(lambda: tray.last_note is not None and tray.last_note.title == "Logged out work"))
+    assert tray.last_note is not None
+    assert tray.last_note.text == "The local tokens are deleted; nothing to revoke at the provider."
