@@ -49,15 +49,38 @@ class Sleeps:
 
 
 @dataclass
+class Outcome:
+    """What a survived attack ended in, in a few words (the figures' last column)."""
+
+    text: str = "held"
+
+
+@dataclass
 class Figures:
     faults: dict[tuple[str, str, str], tuple[bool, str]] = field(default_factory=dict)
     kills: dict[tuple[str, str], tuple[bool, str]] = field(default_factory=dict)
     fuzz: dict[str, int] = field(default_factory=dict)
     lags: dict[str, str] = field(default_factory=dict)
     counts: dict[str, str] = field(default_factory=dict)
+    # Round two: (issue item, case) -> (survived, outcome)
+    attacks: dict[tuple[int, str], tuple[bool, str]] = field(default_factory=dict)
 
     def empty(self) -> bool:
-        return not (self.faults or self.kills or self.fuzz or self.lags or self.counts)
+        return not (self.faults or self.kills or self.fuzz or self.lags or self.counts or self.attacks)
+
+    def attack(self, item: int, case: str, survived: bool, outcome: str) -> None:
+        self.attacks[(item, case)] = (survived, outcome)
+
+    @contextmanager
+    def trying(self, item: int, case: str) -> Iterator[Outcome]:
+        """Record one attack of round two: survived unless the block raises (then re-raised)."""
+        outcome = Outcome()
+        try:
+            yield outcome
+        except BaseException as exc:
+            self.attack(item, case, False, f"failed ({exc.__class__.__name__})")
+            raise
+        self.attack(item, case, True, outcome.text)
 
     def fault(self, flow: str, fault: str, op: str, survived: bool, outcome: str) -> None:
         self.faults[(flow, fault, op)] = (survived, outcome)
@@ -89,6 +112,12 @@ class Figures:
             total = sum(self.fuzz.values())
             lines.append(f"fuzzing: {total} examples over {len(self.fuzz)} parsers, no foreign exception")
             lines += [f"  {name:<34} {n:>6}" for name, n in sorted(self.fuzz.items())]
+        if self.attacks:
+            tried, survived = len(self.attacks), sum(1 for ok, _ in self.attacks.values() if ok)
+            lines.append(f"round two (issue 9): {tried} cases tried, {survived} survived")
+            width = max(len(case) for _item, case in self.attacks) + 2
+            for (item, case), (ok, text) in sorted(self.attacks.items()):
+                lines.append(f"  {item:>2}. {case.ljust(width)}{text}{'' if ok else '  FAILED'}")
         for name, value in sorted(self.counts.items()):
             lines.append(f"{name}: {value}")
         for name, value in sorted(self.lags.items()):

@@ -71,7 +71,7 @@ def read_secrets(
 ) -> dict[str, str]:
     if from_stdin:
         return match_stdin_lines(
-            sys.stdin.read().splitlines(), fields, fields if every is None else every, account=account
+            _stdin_text(account).splitlines(), fields, fields if every is None else every, account=account
         )
     if not fields:
         return {}
@@ -88,6 +88,21 @@ def read_secrets(
         if value:
             result[field.key] = value
     return result
+
+
+def _stdin_text(account: str) -> str:
+    """Standard input as UTF-8 text; other bytes are refused in words (not a decoding traceback)."""
+    buffer = getattr(sys.stdin, "buffer", None)
+    if buffer is None:  # a text stream without bytes beneath (an embedding, a test)
+        return sys.stdin.read()
+    raw = buffer.read()
+    try:
+        return str(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"{account}: the secret on standard input is not UTF-8 text (byte {exc.start + 1})",
+            hint="pass the secret as UTF-8 (e.g. pipe it through 'iconv -t UTF-8')",
+        ) from None
 
 
 _ERASE = (0x7F, 0x08)  # DEL and BS: what the backspace key sends

@@ -103,3 +103,18 @@ class ProviderError(TrayauthError):
 
 class InsecureURL(UsageError):
     default_hint = "use https://, plain http is allowed only to loopback addresses"
+
+
+class StorageError(TrayauthError):
+    """A file of ours could not be written (full disk, read-only folder, a planted symlink).
+
+    The message names the cause in words; the old content stays as it was.
+    """
+
+
+class UnsafeLocation(StorageError, PermissionError):
+    """A folder or file another user could change (or read, for a key): refused, never used.
+
+    Also a PermissionError, so code that treats "cannot use this place" as an OS error (the CLI's
+    tray probe goes direct on OSError) keeps doing so.
+    """

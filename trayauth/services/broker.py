@@ -20,6 +20,7 @@ from trayauth.domain.errors import (
     CredentialsRejected,
     LoginRequired,
     NetworkError,
+    StorageError,
     TrayauthError,
     UsageError,
 )
@@ -92,6 +93,9 @@ class Broker:
         self._listeners: list[Callable[[BrokerEvent], None]] = []
         self._renewing: set[str] = set()
         self.logout_deadline = 5.0  # seconds a logout may wait for the provider to revoke
+        # Failures that could not be written to the vault (a full disk, a read-only folder):
+        # shown on the account from memory until a write succeeds again.
+        self._unsaved_errors: dict[str, str] = {}
 
     @classmethod
     def open(cls, config_dir: Path | None = None, **kwargs: object) -> Broker:
@@ -161,6 +165,9 @@ class Broker:
         except TrayauthError as exc:
             provider, interactive, renewable, sign_in_by = account.preset, False, False, None
             entry = replace(entry, last_error=exc.message)
+        unsaved = self._unsaved_errors.get(account.name)
+        if unsaved is not None:
+            entry = replace(entry, last_error=unsaved)
         tokens = entry.tokens
         state = state_of(tokens, now, error=entry.last_error)
         expires_at = tokens.expires_at if tokens else None
@@ -316,6 +323,7 @@ class Broker:
                 raise
             finally:
                 self._renewing.discard(name)
+                self.store.vault.release(name)  # space reserved for a rotation it did not use
             left = None if new.expires_at is None else new.expires_at - self.clock()
             if left is not None and needs_renewal(new, self.clock()):
                 # Renewing again at once would get the same answer: say so; the scheduler backs off.
@@ -347,7 +355,9 @@ class Broker:
             )
         if preset.renew == "refresh" and tokens is not None and tokens.refresh_token and not spent:
             if rotating:
-                await self._update(name, lambda e: replace(e, refresh_in_flight=True))
+                # Reserve the space to save the new pair, then mark: a full disk refuses here,
+                # before the refresh token is spent.
+                await self._in_thread(self.store.vault.begin_rotation, name)
                 faultpoints.reached("refresh:marked")
             http = self.http.session()
             ctx = self._context(account, preset, entry.secrets, http=http)
@@ -387,7 +397,16 @@ class Broker:
                 await self._update(name, lambda e: replace(e, refresh_in_flight=False))
                 raise
             faultpoints.reached("refresh:received")
-            new = await self._store_tokens(name, preset, new, keep_secrets=None)
+            try:
+                new = await self._store_tokens(name, preset, new, keep_secrets=None)
+            except StorageError as exc:
+                if not rotating:
+                    raise
+                raise LoginRequired(
+                    f"{name}: the provider renewed the session but the new tokens could not be saved "
+                    f"({exc.message}); the old refresh token is spent",
+                    hint=f"{exc.hint}, then run 'trayauth login {name}'" if exc.hint else "",
+                ) from None
             faultpoints.reached("refresh:stored")
             return new
         if can_relogin:
@@ -409,9 +428,12 @@ class Broker:
         """``vault.update`` in a worker thread: it rewrites and fsyncs the whole vault (milliseconds
         per write, far more on a slow disk), which on the event loop would freeze the tray while
         many accounts renew. The caller awaits it, so the order of writes is unchanged."""
+        await self._in_thread(self.store.vault.update, name, fn)
+
+    async def _in_thread(self, fn: Callable[..., object], *args: object) -> None:
         import asyncio
 
-        await asyncio.to_thread(self.store.vault.update, name, fn)
+        await asyncio.to_thread(fn, *args)
 
     async def _store_tokens(
         self, name: str, preset: Preset, tokens: TokenSet, *, keep_secrets: Mapping[str, str] | None
@@ -440,10 +462,29 @@ class Broker:
             )
 
         await self._update(name, apply)
+        self._unsaved_errors.pop(name, None)
         return stored
 
     async def _record_error(self, name: str, message: str) -> None:
-        await self._update(name, lambda e: replace(e, last_error=message))
+        """Keep the failure on the account; where the vault cannot be written (the very failure,
+        often), keep it in memory so the account still says why, instead of failing again."""
+        try:
+            await self._update(name, lambda e: replace(e, last_error=message))
+        except StorageError:
+            self._unsaved_errors[name] = message
+        else:
+            self._unsaved_errors.pop(name, None)
+
+    def view_error(self, name: str) -> str | None:
+        """The failure the account shows now, if any (no network; None for an unknown account)."""
+        try:
+            return self.view(name).error
+        except TrayauthError:
+            return None
+
+    def note_error(self, name: str, message: str) -> None:
+        """Show a failure on the account without writing (a background task's unexpected error)."""
+        self._unsaved_errors[name] = message
 
     async def login(
         self,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ class RenewalScheduler:
         max_sleep: float = 60.0,
         notify_lead: Callable[[], float] = lambda: 300.0,
         wait: Callable[[asyncio.Event, float], Awaitable[None]] | None = None,
+        log: Callable[[str], None] | None = None,
     ) -> None:
         self.broker = broker
         self.clock = clock
@@ -55,6 +57,8 @@ class RenewalScheduler:
         self._wait = wait or _wait_event
         self._last_look: float | None = None
         self.wakeups = 0
+        self._log = log or _log_stderr
+        self._logged: dict[str, str] = {}  # the last failure logged per account: each is said once
 
     def poke(self) -> None:
         """Re-plan now: after a login, a settings change, a resume from suspend."""
@@ -78,7 +82,8 @@ class RenewalScheduler:
         self._follow_clock(now)
         try:
             views = self.broker.accounts()
-        except TrayauthError:
+        except Exception as exc:  # a vault or config that cannot be read now: look again later
+            self._say("", _line(exc))
             return self.max_sleep
         next_at = now + self.max_sleep
         started = 0
@@ -147,9 +152,20 @@ class RenewalScheduler:
         except LoginRequired:
             # Nothing more to try in the background: the user has been told (login_needed).
             self._failures[name] = _Failure(1, float("inf"))
-        except TrayauthError:
+        except TrayauthError as exc:
             self._back_off(name)
+            if not self.broker.view_error(name):  # failed before the broker could record it
+                self.broker.note_error(name, exc.line())
+            self._say(name, exc.line())
+        except Exception as exc:
+            # Anything else (an OSError the storage layer did not expect, a bug) waits like any
+            # failure: retrying at once would spin the CPU and flood the log.
+            self._back_off(name)
+            line = _line(exc)
+            self.broker.note_error(name, line)
+            self._say(name, line)
         else:
+            self._logged.pop(name, None)
             if needs_renewal(tokens, self.clock()):
                 # A token due on arrival (a zero lifetime, a provider's clock far off): renewing
                 # again at once would loop, so it waits like a failure.
@@ -160,11 +176,32 @@ class RenewalScheduler:
             self._tasks.pop(name, None)
             self._wake.set()
 
+    def _say(self, name: str, line: str) -> None:
+        """Log a background failure once: again only when it changes (or after a success)."""
+        if self._logged.get(name) == line:
+            return
+        self._logged[name] = line
+        self._log(f"background renewal of {name}: {line}" if name else f"background renewal: {line}")
+
     def _back_off(self, name: str) -> None:
         failure = self._failures.get(name)
         count = failure.count + 1 if failure else 1
         backoff = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (count - 1))
         self._failures[name] = _Failure(count, self.clock() + backoff)
+
+
+def _line(exc: BaseException) -> str:
+    if isinstance(exc, TrayauthError):
+        return exc.line()
+    if isinstance(exc, OSError):
+        from trayauth.storage.trust import storage_error
+
+        return storage_error(exc, "cannot save").line()
+    return f"internal error ({exc.__class__.__name__})"
+
+
+def _log_stderr(line: str) -> None:
+    print(f"trayauth: {line}", file=sys.stderr, flush=True)
 
 
 async def _wait_event(event: asyncio.Event, timeout: float) -> None:

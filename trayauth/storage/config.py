@@ -337,8 +337,8 @@ class ConfigStore:
         from trayauth.storage.atomic import remove_leftovers, write_atomic
         from trayauth.storage.paths import ensure_root
 
-        ensure_root(self.path.parent)
         try:
+            ensure_root(self.path.parent)
             with FileLock(str(self.lock_path), timeout=_LOCK_TIMEOUT, mode=0o600):
                 config = self.load()  # raises ConfigError on a broken file: nothing is written
                 new: Config = change(config)
@@ -352,6 +352,12 @@ class ConfigStore:
                 f"{self.lock_path} is held by another trayauth process",
                 hint="try again; if no trayauth is running, delete the lock file",
             ) from None
+        except TrayauthError:
+            raise
+        except OSError as exc:
+            from trayauth.storage.trust import storage_error
+
+            raise storage_error(exc, f"cannot save {self.path.name}") from None
         return new
 
 

@@ -66,10 +66,21 @@ class AccountLock:
         if self._lock is None:
             from filelock import FileLock
 
-            self.paths.ensure_locks_dir()
+            try:
+                self.paths.ensure_locks_dir()
+            except OSError as exc:
+                raise self._unusable(exc) from None
             # thread_local=False: an async holder may resume on another thread (qasync, executors).
             self._lock = FileLock(str(self.path), mode=0o600, thread_local=False)
         return self._lock
+
+    def _unusable(self, exc: OSError) -> TrayauthError:
+        """A lock that cannot be taken (a planted symlink, a read-only folder), in words."""
+        if isinstance(exc, TrayauthError):
+            return exc
+        from trayauth.storage.trust import storage_error
+
+        return storage_error(exc, f"cannot lock {self.name} for renewal")
 
     def _busy(self) -> TrayauthError:
         return TrayauthError(f"another trayauth process is renewing {self.name}", hint="try again")
@@ -81,6 +92,8 @@ class AccountLock:
             self._file_lock().acquire(timeout=self.timeout)
         except Timeout:
             raise self._busy() from None
+        except OSError as exc:
+            raise self._unusable(exc) from None
         return self
 
     def __exit__(
@@ -102,6 +115,8 @@ class AccountLock:
                 if left <= 0:
                     raise self._busy() from None
                 await self._sleep(min(self.poll, left))
+            except OSError as exc:
+                raise self._unusable(exc) from None
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None

@@ -35,19 +35,25 @@ def runtime_dir() -> Path:
 def ensure_private_dir(path: Path) -> Path:
     """Create ``path`` with mode 0700, or make an existing one 0700 if we own it.
 
-    A directory another user owns, or a symlink, is refused with PermissionError: a socket or lock
-    in a place someone else controls could be swapped under us.
+    A directory another user owns, or a symlink, is refused with :class:`UnsafeLocation` (a
+    PermissionError that reads as one line): a socket or lock in a place someone else controls
+    could be swapped under us.
     """
+    from trayauth.domain.errors import UnsafeLocation
+
     path.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(FileExistsError):
         os.mkdir(path, 0o700)
     st = os.lstat(path)
     if not stat.S_ISDIR(st.st_mode):
-        raise PermissionError(f"{path} exists and is not a directory; move it aside")
+        raise UnsafeLocation(f"{path} exists and is not a directory", hint="move it aside")
     getuid = getattr(os, "getuid", None)
     if getuid is not None:
         if st.st_uid != getuid():
-            raise PermissionError(f"{path} belongs to another user; refusing to use it")
+            raise UnsafeLocation(
+                f"{path} belongs to another user (uid {st.st_uid}); refusing to use it",
+                hint="move it aside (or delete it) and start again",
+            )
         if stat.S_IMODE(st.st_mode) != 0o700:
             os.chmod(path, 0o700)
     return path

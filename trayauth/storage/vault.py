@@ -20,12 +20,17 @@ from trayauth.domain.errors import TrayauthError, VaultError
 from trayauth.domain.model import TokenSet
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from trayauth.storage.keystore import KeyLocation, KeyStore
     from trayauth.storage.paths import Paths
 
 FORMAT = 1
 _VAULT_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 _LOCK_TIMEOUT = 30.0
+# Room a reservation leaves for an entry to grow (a longer JWT, more claims) on top of twice the
+# vault's present size: the size of the next write is not known until the provider answers.
+RESERVE_SLACK = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +88,8 @@ class Vault:
         # Writers in this process (the broker writes from worker threads) queue here rather than
         # polling the file lock, which would cost each of them up to 50 ms per wait.
         self._writing = threading.Lock()
+        # Disk space set aside per account for its next write (see ``reserve``).
+        self._reserved: dict[str, Path] = {}
 
     # ---- reading --------------------------------------------------------------------------
 
@@ -180,8 +187,8 @@ class Vault:
 
         from trayauth.storage.paths import ensure_root
 
-        ensure_root(self.paths.root)
         try:
+            ensure_root(self.paths.root)
             with self._writing, FileLock(str(self.lock_path), timeout=_LOCK_TIMEOUT, mode=0o600):
                 vault_id, entries = self._load()
                 new = fn(entries.get(name) or VaultEntry())
@@ -191,18 +198,73 @@ class Vault:
                     del entries[name]
                 else:
                     entries[name] = new
-                self._write(vault_id, entries)
+                self._write(vault_id, entries, reserved=self._reserved.get(name))
+                self._reserved.pop(name, None)  # renamed into place: used up
                 return new
         except Timeout:
             raise TrayauthError(
                 f"{self.lock_path} is held by another trayauth process",
                 hint="try again; if no trayauth is running, delete the lock file",
             ) from None
+        except TrayauthError:
+            raise
+        except OSError as exc:
+            from trayauth.storage.trust import storage_error
+
+            raise storage_error(exc, f"cannot save {self.file.name}") from None
+
+    def reserve(self, name: str) -> None:
+        """Set aside the disk space ``name``'s next write needs, or raise StorageError now.
+
+        Called before a rotating refresh token is sent: once the provider has rotated it, the new
+        one must be saved, and a disk that fills up in between must not be able to refuse that.
+        The next ``update(name, …)`` writes into the reserved blocks; ``release`` frees them.
+        """
+        from trayauth.storage.atomic import reserve_beside
+        from trayauth.storage.paths import ensure_root
+
+        self.release(name)
+        try:
+            size = self.file.stat().st_size
+        except OSError:
+            size = 0
+        try:
+            ensure_root(self.paths.root)
+            self._reserved[name] = reserve_beside(self.file, 2 * size + RESERVE_SLACK)
+        except OSError as exc:
+            from trayauth.storage.trust import storage_error
+
+            raise storage_error(exc, f"cannot save {self.file.name}") from None
+
+    def begin_rotation(self, name: str) -> None:
+        """Before a rotating refresh token is sent: reserve the space to save its successor, then
+        mark the refresh in flight (so a crash never resends it). A full disk refuses here, with
+        nothing sent and nothing marked."""
+        from dataclasses import replace
+
+        from trayauth.storage.atomic import unreserve
+
+        self.reserve(name)
+        reserved = self._reserved.pop(name)  # kept for the new tokens, not spent on the mark
+        try:
+            self.update(name, lambda e: replace(e, refresh_in_flight=True))
+        except BaseException:
+            unreserve(reserved)
+            raise
+        self._reserved[name] = reserved
+
+    def release(self, name: str) -> None:
+        """Free a reservation the renewal did not use (it failed before anything was stored)."""
+        from trayauth.storage.atomic import unreserve
+
+        unreserve(self._reserved.pop(name, None))
 
     def remove(self, name: str) -> None:
         self.update(name, lambda _entry: None)
 
-    def _write(self, vault_id: str | None, entries: Mapping[str, VaultEntry]) -> None:
+    def _write(
+        self, vault_id: str | None, entries: Mapping[str, VaultEntry], *, reserved: Path | None = None
+    ) -> None:
         from cryptography.fernet import Fernet
 
         from trayauth.storage.atomic import remove_leftovers, write_atomic
@@ -222,7 +284,7 @@ class Vault:
 
         faultpoints.reached("vault:before_write")
         remove_leftovers(self.file)  # a writer killed mid-write (we hold the lock: none is live)
-        write_atomic(self.file, raw, 0o600)
+        write_atomic(self.file, raw, 0o600, reserved=reserved)
         faultpoints.reached("vault:written")
         self._cache = (raw, plain)
         self._parsed = (plain, dict(entries))
