@@ -14,6 +14,7 @@ from trayauth.cli import handoff
 from trayauth.domain.errors import TrayauthError, UsageError
 
 if TYPE_CHECKING:
+    from trayauth.domain.presets import Preset
     from trayauth.services.broker import AccountView, Broker
 
 T = TypeVar("T")
@@ -70,8 +71,11 @@ def _fallback_note(broker: Broker) -> None:
 def cmd_providers(args: argparse.Namespace) -> int:
     from trayauth.domain.presets import PresetCatalog
     from trayauth.storage.paths import Paths
+    from trayauth.storage.trust import check_private
 
-    presets, errors = PresetCatalog(Paths.default().presets_dir).all()
+    paths = Paths.default()
+    check_private(paths.root, "the config folder")
+    presets, errors = PresetCatalog(paths.presets_dir, vet=check_private).all()
     if args.json:
         print(json.dumps([p.to_json() for p in presets], indent=2))
     else:
@@ -81,10 +85,19 @@ def cmd_providers(args: argparse.Namespace) -> int:
             )
             secrets = " ".join(f.key + ("" if f.required else "?") for f in p.secret_fields)
             print(f"{p.id:<26} {p.label}")
+            if p.overrides_builtin:
+                print(f"{'':<26}   your own preset ({p.source}), in place of the built-in one")
             print(f"{'':<26}   settings: {settings or '-'}; secrets: {secrets or '-'}")
+    for p in presets:
+        if p.overrides_builtin:
+            err(f"note: {override_note(p)}")
     for exc in errors:
         err(f"warning: {exc.line()}")
     return 0
+
+
+def override_note(preset: Preset) -> str:
+    return f"preset {preset.id!r} is your own file {preset.source}, used in place of the built-in one"
 
 
 def _parse_settings(pairs: list[str]) -> dict[str, str]:
@@ -139,6 +152,8 @@ def cmd_login(args: argparse.Namespace) -> int:
 
     broker = _broker()
     _account, preset = broker.account(args.name)
+    if preset.overrides_builtin:
+        err(f"note: {override_note(preset)}")
     fields = secret_fields_to_ask(preset, args.with_secret)
     secrets = read_secrets(
         fields, from_stdin=args.secret_stdin, account=args.name, every=preset.secret_fields

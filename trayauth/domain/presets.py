@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from trayauth.domain.errors import PresetError, UsageError
+from trayauth.domain.errors import PresetError, TrayauthError, UnsafeLocation, UsageError
 from trayauth.domain.options import OAuthOptions, Options, StaticOptions, StepsOptions, parse_options
 
 RENEW_MODES = ("refresh", "relogin", "none")
@@ -69,6 +69,9 @@ class Preset:
     token_format: str = "auto"
     options: Options = field(default_factory=StaticOptions)
     source: str = "built-in"
+    # A user's own preset file that takes the place of the built-in preset of the same id: said
+    # wherever the preset is shown, since a planted one would send credentials elsewhere.
+    overrides_builtin: bool = False
 
     def field(self, key: str) -> Field | None:
         for f in self.fields:
@@ -106,6 +109,7 @@ class Preset:
             "keep_secrets": self.keep_secrets,
             "token_format": self.token_format,
             "source": self.source,
+            "overrides_builtin": self.overrides_builtin,
             "fields": [f.to_json() for f in self.fields],
         }
 
@@ -223,25 +227,41 @@ def _read(path: Path, source: str) -> Preset:
 
 
 class PresetCatalog:
-    """Built-in presets plus the user's own; one file is read per preset asked for."""
+    """Built-in presets plus the user's own; one file is read per preset asked for.
 
-    def __init__(self, user_dir: Path | None = None, builtin: Path | None = None) -> None:
+    ``vet`` is called with the user's presets folder and with each user preset file before it is
+    read, and raises when the place cannot be trusted (``storage.trust.check_private``).
+    """
+
+    def __init__(
+        self,
+        user_dir: Path | None = None,
+        builtin: Path | None = None,
+        *,
+        vet: Callable[[Path, str], None] | None = None,
+    ) -> None:
         self.user_dir = user_dir
         self.builtin = builtin or builtin_dir()
         self._cache: dict[str, Preset] = {}
+        self._vet = vet
 
     def get(self, preset_id: str) -> Preset:
         if preset_id in self._cache:
             return self._cache[preset_id]
         if not _ID_RE.match(preset_id):
             raise UsageError(f"unknown preset {preset_id!r}", hint="see 'trayauth providers'")
+        path = self.builtin / f"{preset_id}.toml"
         if self.user_dir is not None:
             user_file = self.user_dir / f"{preset_id}.toml"
             if user_file.is_file():
+                if self._vet is not None:
+                    self._vet(self.user_dir, "the presets folder")
+                    self._vet(user_file, "the preset file")
                 preset = _read(user_file, str(user_file))
+                if path.is_file():
+                    preset = replace(preset, overrides_builtin=True)
                 self._cache[preset_id] = preset
                 return preset
-        path = self.builtin / f"{preset_id}.toml"
         if not path.is_file():
             raise UsageError(f"unknown preset {preset_id!r}", hint="see 'trayauth providers'")
         preset = _read(path, "built-in")
@@ -254,14 +274,14 @@ class PresetCatalog:
             found |= {p.stem for p in self.user_dir.glob("*.toml")}
         return sorted(found)
 
-    def all(self) -> tuple[list[Preset], list[PresetError]]:
+    def all(self) -> tuple[list[Preset], list[TrayauthError]]:
         """Every loadable preset, and the errors of the user's broken ones (shown, not fatal)."""
         presets: list[Preset] = []
-        errors: list[PresetError] = []
+        errors: list[TrayauthError] = []
         for pid in self.ids():
             try:
                 presets.append(self.get(pid))
-            except PresetError as exc:
+            except (PresetError, UnsafeLocation) as exc:
                 errors.append(exc)
             except UsageError:
                 continue

@@ -100,9 +100,11 @@ class Broker:
     @classmethod
     def open(cls, config_dir: Path | None = None, **kwargs: object) -> Broker:
         from trayauth.storage.store import Store
+        from trayauth.storage.trust import check_private
 
         store = Store.open(config_dir)
-        return cls(store, PresetCatalog(store.paths.presets_dir), **kwargs)  # type: ignore[arg-type]
+        presets = PresetCatalog(store.paths.presets_dir, vet=check_private)
+        return cls(store, presets, **kwargs)  # type: ignore[arg-type]
 
     # ---- plumbing -------------------------------------------------------------------------
 

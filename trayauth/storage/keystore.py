@@ -17,7 +17,9 @@ import binascii
 import contextlib
 import json
 import os
+import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from trayauth.domain.errors import KeyringUnavailable, UsageError, VaultError
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
     from trayauth.storage.paths import Paths
 
 SERVICE = "trayauth"
+_SAFE_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")  # a vault id, safe inside a file name
 KEY_STORAGE_ENV = "TRAYAUTH_KEY_STORAGE"
 _MODES = ("auto", "keyring", "file")
 _KEY_FILE_FORMAT = 1
@@ -99,14 +102,22 @@ class KeyStore:
 
     # ---- the key file ---------------------------------------------------------------------
 
-    def _read_key_file(self) -> _KeyFile | None:
+    def _aside_file(self, vault_id: str) -> Path:
+        """Where the key of a vault that is not the current one is kept: the name says which."""
+        return self.paths.key_file.with_name(f"vault.{vault_id}.key")
+
+    def _read_key_file(self, path: Path | None = None) -> _KeyFile | None:
         """The key file's content; None when absent or not a key file of ours."""
+        from trayauth.storage.trust import check_private
+
+        path = self.paths.key_file if path is None else path
+        check_private(path, "the vault key file", secret=True)
         try:
-            raw = self.paths.key_file.read_bytes()
+            raw = path.read_bytes()
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise VaultError(f"cannot read the key file {self.paths.key_file}: {exc.strerror}") from None
+            raise VaultError(f"cannot read the key file {path}: {exc.strerror}") from None
         try:
             data = json.loads(raw)
             key = str(data["key"]).encode("ascii")
@@ -115,11 +126,29 @@ class KeyStore:
             return None
         return found if _valid_key(found.key) else None
 
+    def _key_file_of(self, vault_id: str) -> _KeyFile | None:
+        """The key file that opens ``vault_id``: the current one, or one kept aside for it."""
+        current = self._read_key_file()
+        if current is not None and current.vault_id == vault_id:
+            return current
+        if not _SAFE_ID.fullmatch(vault_id):
+            return None
+        aside = self._read_key_file(self._aside_file(vault_id))
+        return aside if aside is not None and aside.vault_id == vault_id else None
+
     def _write_key_file(self, vault_id: str, key: bytes, reason: str) -> None:
+        """Write the new vault's key file; a key file of another vault is kept aside, never lost
+        (the vault it opens may just have been moved away, to be put back later)."""
         from trayauth.storage.atomic import write_atomic
         from trayauth.storage.paths import ensure_root
 
         ensure_root(self.paths.root)
+        current = self._read_key_file()
+        if current is not None and current.vault_id != vault_id and _SAFE_ID.fullmatch(current.vault_id):
+            aside = self._aside_file(current.vault_id)
+            if self._read_key_file(aside) is None:
+                aside.unlink(missing_ok=True)  # not a key file of ours (a torn copy): make room
+                os.link(self.paths.key_file, aside)  # a second name first: never a moment without it
         body = {"format": _KEY_FILE_FORMAT, "vault_id": vault_id, "key": key.decode(), "reason": reason}
         write_atomic(self.paths.key_file, json.dumps(body).encode() + b"\n", 0o600)
 
@@ -158,8 +187,8 @@ class KeyStore:
         if cached is not None:
             return cached
         keep = f"{self.paths.vault_file} was left untouched"
-        key_file = self._read_key_file()
-        if key_file is not None and key_file.vault_id == vault_id:
+        key_file = self._key_file_of(vault_id)
+        if key_file is not None:
             key = key_file.key
         elif self.mode == "file":
             raise VaultError(
@@ -240,6 +269,8 @@ class KeyStore:
         key_file = self._read_key_file()
         if key_file is not None and key_file.vault_id == vault_id:
             self.paths.key_file.unlink(missing_ok=True)
+        if _SAFE_ID.fullmatch(vault_id):
+            self._aside_file(vault_id).unlink(missing_ok=True)
         if self.mode == "file":
             return
         backend, _problem = self._backend()
@@ -256,8 +287,8 @@ class KeyStore:
         """
         if self.mode == "file":
             return self._file_location(f"{KEY_STORAGE_ENV}=file")
-        key_file = self._read_key_file()
-        if key_file is not None and vault_id is not None and key_file.vault_id == vault_id:
+        key_file = self._key_file_of(vault_id) if vault_id is not None else None
+        if key_file is not None:
             return self._file_location(key_file.reason)
         backend, problem = self._backend()
         if backend is None:

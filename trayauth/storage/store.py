@@ -30,7 +30,10 @@ class Store:
 
     @classmethod
     def open(cls, root: Path | None = None) -> Store:
+        from trayauth.storage.trust import check_private
+
         paths = Paths.default() if root is None else Paths.from_root(root)
+        check_private(paths.root, "the config folder")  # else another user could plant our files
         keystore = KeyStore(paths)
         return cls(paths=paths, config=ConfigStore(paths.config_file), vault=Vault(paths, keystore))
 

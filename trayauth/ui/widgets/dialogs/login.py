@@ -248,8 +248,12 @@ class LoginDialog(QDialog):
             show = not complete or not preset.secret_fields
             self.form.set_settings_visible(show)
             self.settings_toggle.setVisible(not show)
-        self.description.setText(preset.description)
-        self.description.setVisible(bool(preset.description))
+        text = preset.description
+        if preset.overrides_builtin:
+            # A planted preset could send the password elsewhere: never let one pass unsaid.
+            text = f"Your own preset file {preset.source} is used in place of the built-in one. {text}"
+        self.description.setText(text.strip())
+        self.description.setVisible(bool(text.strip()))
         self.primary.setText(primary_label(preset, self.adding))
         self.error.hide()
 
