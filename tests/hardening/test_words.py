@@ -15,15 +15,16 @@ from pathlib import Path
 import pytest
 
 from tests.hardening.rig import Figures, clear_line
-from tests.helpers import REPO, add_account, login, ok, run_cli
-from trayauth.demo import ProviderServer
+from tests.helpers import REPO, add_account
 from trayauth.storage.store import Store
 
 NAME = "acct"
 NOBODY = 65534
 
 
-def _cli(*argv: str, stdin: bytes = b"", env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def _cli(
+    *argv: str, stdin: bytes = b"", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """The CLI as a real process, with bytes on stdin (the in-process runner only takes text)."""
     proc = subprocess.run(
         [sys.executable, "-m", "trayauth", *argv],
@@ -34,9 +35,8 @@ def _cli(*argv: str, stdin: bytes = b"", env: dict[str, str] | None = None) -> s
         timeout=120,
         check=False,
     )
-    return subprocess.CompletedProcess(
-        proc.args, proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
-    )
+    out, err = (stream.decode("utf-8", "replace") for stream in (proc.stdout, proc.stderr))
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
 def _one_line(err: str, *needles: str) -> str:
