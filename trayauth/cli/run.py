@@ -181,7 +181,9 @@ def _print_token(broker: Broker, name: str, command: str) -> int:
         tokens = _async(broker, broker.token(name))
         view = broker.view(name)
         if view.error:
-            err(f"warning: {name}: {view.error} (the current token is still valid)")
+            from trayauth.domain.notices import renewal_warning
+
+            err(f"warning: {renewal_warning(name, view.error, expired=view.state.value == 'expired')}")
     print(format_output(command, tokens.access_token))
     return 0
 
@@ -353,9 +355,14 @@ def run(args: argparse.Namespace) -> int:
     assert handler is not None
     name = getattr(args, "name", None)
     try:
+        if isinstance(name, str) and not name.isprintable():
+            # Echoed raw, a control character could rewrite the terminal or forge a line.
+            raise UsageError(f"invalid account name {name!r}: it contains control characters")
         return handler(args)
     except TrayauthError as exc:
         line = exc.line()
+        if isinstance(name, str) and not name.isprintable():
+            name = repr(name)
         if name and not re.search(rf"(^|[\s'\"]){re.escape(name)}($|[\s:'\",;])", line):
             line = f"{name}: {line}"
         err(line)

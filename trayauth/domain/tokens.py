@@ -12,6 +12,7 @@ import base64
 import binascii
 import json
 import math
+import re
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -86,6 +87,22 @@ def expiry_from_fields(
         seconds = _number(expires_in, "expires_in")
         return _bounded(now + max(0.0, seconds))
     return None
+
+
+# RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+
+
+def bearer_token_problem(token: str) -> str | None:
+    """Why ``token`` cannot travel in an ``Authorization: Bearer`` header; None when it can.
+
+    Anything else (CR/LF, spaces, terminal escapes) would be printed raw by ``trayauth header``
+    and could add a header of its own to ``curl -H "$(trayauth header X)"``.
+    """
+    if _B64TOKEN.fullmatch(token):
+        return None
+    bad = next((c for c in token if not _B64TOKEN.fullmatch(c) and c != "="), "=")
+    return f"it contains {bad!r}, which a bearer token cannot (RFC 6750 allows letters, digits and -._~+/=)"
 
 
 def _bounded(moment: float) -> float | None:

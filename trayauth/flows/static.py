@@ -7,10 +7,10 @@ The token is the secret. Its expiry is read from its own claims (JWT ``exp``, PA
 
 from __future__ import annotations
 
-from trayauth.domain.errors import CredentialsRejected, PresetError, ProviderError
+from trayauth.domain.errors import CredentialsRejected, PresetError, ProviderError, UsageError
 from trayauth.domain.model import TokenSet
 from trayauth.domain.options import StaticOptions
-from trayauth.domain.tokens import token_expiry
+from trayauth.domain.tokens import bearer_token_problem, token_expiry
 from trayauth.flows import revocation
 from trayauth.flows.base import FlowContext
 from trayauth.net.http import describe_error
@@ -38,6 +38,9 @@ async def login(ctx: FlowContext) -> TokenSet:
     token = "".join(ctx.require_secret(_secret_key(ctx)).split())
     if token.lower().startswith("bearer "):
         token = token[7:]
+    problem = bearer_token_problem(token)
+    if problem is not None:
+        raise UsageError(f"{ctx.name}: this token cannot be used: {problem}", hint="paste the token alone")
     verify = _options(ctx).verify
     if verify is not None:
         base = (ctx.setting("base_url") or "").rstrip("/")

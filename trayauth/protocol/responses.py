@@ -12,7 +12,7 @@ from typing import Any
 
 from trayauth.domain.errors import ProviderError
 from trayauth.domain.model import TokenSet
-from trayauth.domain.tokens import expiry_from_fields, token_expiry
+from trayauth.domain.tokens import bearer_token_problem, expiry_from_fields, token_expiry
 
 _MISSING = object()
 
@@ -74,6 +74,9 @@ def token_from_response(
     access = lookup(document, mapping.get("access_token", "/access_token"))
     if not isinstance(access, str) or not access.strip():
         raise ProviderError(f"{where} answered without an access token")
+    problem = bearer_token_problem(access.strip())
+    if problem is not None:
+        raise ProviderError(f"{where} answered with an access token that was not stored: {problem}")
     refresh = lookup(document, mapping.get("refresh_token"))
     if refresh is not None and not isinstance(refresh, str):
         raise ProviderError(f"{where} answered with a refresh token that is not a string")

@@ -310,7 +310,10 @@ class AgentServer:
             self.gate.record(name, requester, "given", how)
         warning = None
         if view.error:
-            warning = f"{name}: {view.error} (the current token is still valid)"
+            from trayauth.domain.model import State
+            from trayauth.domain.notices import renewal_warning
+
+            warning = renewal_warning(name, view.error, expired=view.state == State.EXPIRED)
         return {
             "ok": True,
             "token": tokens.access_token,
