@@ -477,13 +477,6 @@ class Broker:
         else:
             self._unsaved_errors.pop(name, None)
 
-    def view_error(self, name: str) -> str | None:
-        """The failure the account shows now, if any (no network; None for an unknown account)."""
-        try:
-            return self.view(name).error
-        except TrayauthError:
-            return None
-
     def note_error(self, name: str, message: str) -> None:
         """Show a failure on the account without writing (a background task's unexpected error)."""
         self._unsaved_errors[name] = message

@@ -154,8 +154,9 @@ class RenewalScheduler:
             self._failures[name] = _Failure(1, float("inf"))
         except TrayauthError as exc:
             self._back_off(name)
-            if not self.broker.view_error(name):  # failed before the broker could record it
-                self.broker.note_error(name, exc.line())
+            # Shown on the account even when it failed before the broker could record it (the
+            # account lock on a read-only folder); a later recorded failure or success replaces it.
+            self.broker.note_error(name, exc.line())
             self._say(name, exc.line())
         except Exception as exc:
             # Anything else (an OSError the storage layer did not expect, a bug) waits like any

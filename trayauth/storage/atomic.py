@@ -21,7 +21,7 @@ _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _O_BINARY = getattr(os, "O_BINARY", 0)
 
 
-RESERVE_SUFFIX = ".reserve"
+RESERVE_SUFFIX = ".reserve.tmp"  # a temp file too, but one a live renewal holds: see remove_leftovers
 # A reservation older than this is a dead process's: a live one lasts one renewal.
 _STALE_RESERVATION = 3600.0
 
