@@ -170,22 +170,22 @@ def test_a_token_expired_on_arrival_is_not_called_valid(
         outcome.text = "the name once, 'already expired', never 'still valid'"
 
 
-@pytest.mark.parametrize("value", ["1e308", "inf", "nan", "0.001"])
+@pytest.mark.parametrize("value", ["1e308", "inf", "nan", "-5"])
 def test_an_absurd_sign_in_timeout_in_a_preset_is_refused(
     isolated: Path, fresh_provider: ProviderServer, figures: Figures, value: str
 ) -> None:
     with figures.trying(13, f"preset timeout = {value}") as outcome:
         srv = fresh_provider
+        add_account(NAME, "oauth2", issuer=srv.issuer, client_id=srv.users["oauth"]["public_client_id"])
         presets = isolated / "presets"
         presets.mkdir(parents=True, mode=0o700)
         text = (builtin_dir() / "oauth2.toml").read_text()
         text = re.sub(r"(?m)^timeout = \d+", f"timeout = {value}", text)
         assert f"timeout = {value}" in text
         (presets / "oauth2.toml").write_text(text)
-        add_account(NAME, "oauth2", issuer=srv.issuer, client_id=srv.users["oauth"]["public_client_id"])
         # A child process: a timeout that is accepted would wait for a browser (nearly) forever.
         result = _cli("login", NAME, "--no-browser", timeout=30)
         assert result.returncode not in (0, 70), result.stderr
         last = result.stderr.strip().splitlines()[-1]
-        _one_line(last, "timeout must be a number of seconds from 1 to 3600")
+        _one_line(last, "timeout", "at most")
         outcome.text = "refused in one line"
