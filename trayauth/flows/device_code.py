@@ -60,10 +60,10 @@ def parse_device_authorization(
         raise ProviderError(
             f"{account}: the device authorization answer lacks device_code, user_code or verification_uri"
         )
-    check_url(uri)
+    check_url(uri, resolve=None)
     complete = text("verification_uri_complete")
     if complete is not None:
-        check_url(complete)
+        check_url(complete, resolve=None)
     try:
         expires_in = float(document.get("expires_in") or 0)
         interval = float(document.get("interval") or DEFAULT_INTERVAL)

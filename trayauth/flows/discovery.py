@@ -183,7 +183,7 @@ async def endpoints(
     jwks = fill_template(ctx, options.jwks_url) or meta.jwks_uri
     for value in (*found.values(), revocation, jwks):
         if value is not None:
-            check_url(str(value))
+            check_url(str(value), resolve=None)  # resolved when used
     return Endpoints(
         token=str(found["token_url"]),
         authorize=found.get("authorize_url"),

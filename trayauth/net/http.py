@@ -13,6 +13,7 @@ import email.utils
 import ipaddress
 import json as jsonlib
 import random
+import socket
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -26,6 +27,9 @@ from trayauth.domain.errors import InsecureURL, NetworkError, ProviderError, Rat
 
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 30.0
+# One exchange as a whole (connect, send, headers, the whole body): a server that sends one byte
+# per second never trips the read timeout, which counts the gap between two bytes only.
+EXCHANGE_DEADLINE = 60.0
 MAX_BODY = 1_048_576
 RETRY_STATUSES = frozenset({429, 503})
 BACKOFF_BASE = 1.0
@@ -36,8 +40,13 @@ Sleep = Callable[[float], Awaitable[None]]
 
 
 def is_loopback_host(host: str) -> bool:
+    """A loopback IP literal, or ``localhost`` itself: loopback without asking any resolver.
+
+    Other ``*.localhost`` names are loopback only where the resolver pins them (RFC 6761 asks it
+    to, many do not): :func:`loopback_addresses` decides those by what they resolve to.
+    """
     host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
+    if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -45,8 +54,42 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
-def check_url(url: str) -> None:
-    """Credentials travel only over HTTPS; plain HTTP only to loopback (tests, the demo)."""
+def resolves_by_name(host: str) -> bool:
+    """A ``*.localhost`` name: plain http is allowed only once it resolves to loopback."""
+    return host.strip("[]").lower().endswith(".localhost")
+
+
+Resolver = Callable[[str], list[str]]
+
+
+def resolve_host(host: str) -> list[str]:
+    """Every address ``host`` resolves to now (the system resolver, as httpx would use it)."""
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return []
+    return [str(info[4][0]) for info in infos]
+
+
+def loopback_problem(host: str, addresses: list[str]) -> str | None:
+    """Why plain http to ``host`` (resolved to ``addresses``) is refused; None when all are loopback."""
+    if not addresses:
+        return f"refusing to send credentials over plain http to {host}: it does not resolve"
+    for address in addresses:
+        if not is_loopback_host(address.split("%", 1)[0]):
+            return (
+                f"refusing to send credentials over plain http to {host}: it resolves to {address}, "
+                "which is not a loopback address"
+            )
+    return None
+
+
+def check_url(url: str, *, resolve: Resolver | None = resolve_host) -> None:
+    """Credentials travel only over HTTPS; plain HTTP only to loopback (tests, the demo).
+
+    ``resolve`` None skips resolving ``*.localhost`` names: the request path resolves them itself
+    and connects to the address it checked (so the answer cannot change in between).
+    """
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""
@@ -56,6 +99,13 @@ def check_url(url: str) -> None:
         return
     if parts.scheme == "http" and host and is_loopback_host(host):
         return
+    if parts.scheme == "http" and host and resolves_by_name(host):
+        if resolve is None:
+            return
+        problem = loopback_problem(host, resolve(host))
+        if problem is None:
+            return
+        raise InsecureURL(problem)
     if parts.scheme not in ("http", "https") or not host:
         raise InsecureURL(f"{safe_url(url)!r} is not an http(s) URL", hint="check the setting")
     raise InsecureURL(f"refusing to send credentials over plain http to {host}")
@@ -186,8 +236,12 @@ class HttpPolicy:
         max_body: int = MAX_BODY,
         rand: Callable[[], float] = random.random,
         clock: Callable[[], float] = time.time,
+        deadline: float = EXCHANGE_DEADLINE,
+        resolve: Resolver | None = None,
     ) -> None:
         self._client = client
+        self.deadline = deadline
+        self._resolve = resolve
         self._own_client = client is None
         self.sleep = sleep
         self.max_attempts = max(1, max_attempts)
@@ -241,7 +295,7 @@ class HttpPolicy:
         headers: Mapping[str, str] | None = None,
         secrets: Iterable[str] = (),
     ) -> HttpResponse:
-        check_url(url)
+        check_url(url, resolve=None)  # a *.localhost name is resolved (once) when it is sent
         secret_list = [s for s in secrets if s]
         where = safe_url(url)
         for attempt in range(self.max_attempts):
@@ -273,7 +327,54 @@ class HttpPolicy:
     ) -> HttpResponse:
         where = safe_url(url)
         try:
-            request = self.client.build_request(method, url, json=json, data=data, headers=headers)
+            async with asyncio.timeout(self.deadline):
+                return await self._exchange(method, url, json, data, headers, secrets)
+        except TimeoutError:
+            raise NetworkError(
+                f"{where} did not finish answering within {self.deadline:g} s",
+                hint="the provider is too slow or stuck; retry later",
+            ) from None
+
+    async def _pinned(self, url: str, headers: Mapping[str, str] | None) -> tuple[str, dict[str, str]]:
+        """For plain http to a ``*.localhost`` name: resolve it once, refuse unless every address is
+        loopback, and send to that address (with the name as Host), so nothing can re-resolve it
+        elsewhere in between."""
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        out = dict(headers or {})
+        if parts.scheme != "http" or not resolves_by_name(host):
+            return url, out
+        if self._resolve is not None:
+            addresses = self._resolve(host)
+        else:
+            loop = asyncio.get_running_loop()
+            try:
+                infos = await loop.getaddrinfo(host, parts.port or 80, type=socket.SOCK_STREAM)
+            except (OSError, UnicodeError):
+                infos = []
+            addresses = [str(info[4][0]) for info in infos]
+        problem = loopback_problem(host, addresses)
+        if problem is not None:
+            raise InsecureURL(problem)
+        address = addresses[0].split("%", 1)[0]
+        literal = f"[{address}]" if ":" in address else address
+        netloc = f"{literal}:{parts.port}" if parts.port else literal
+        out.setdefault("Host", parts.netloc.rsplit("@", 1)[-1])
+        return parts._replace(netloc=netloc).geturl(), out
+
+    async def _exchange(
+        self,
+        method: str,
+        url: str,
+        json: Any,
+        data: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+        secrets: list[str],
+    ) -> HttpResponse:
+        where = safe_url(url)
+        target, headers = await self._pinned(url, headers)
+        try:
+            request = self.client.build_request(method, target, json=json, data=data, headers=headers)
         except (TypeError, ValueError) as exc:  # a preset's body or header that HTTP cannot carry
             raise UsageError(
                 f"cannot make the request to {where}: {_reason(exc, secrets)}",
@@ -310,7 +411,7 @@ class HttpPolicy:
             status=response.status_code,
             headers={k.lower(): v for k, v in response.headers.items()},
             content=b"".join(chunks),
-            url=str(response.url),
+            url=url,  # as the preset named it (not the pinned address)
         )
 
 

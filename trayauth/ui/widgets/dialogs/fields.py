@@ -95,7 +95,7 @@ class FieldRow:
             from trayauth.net.http import check_url
 
             try:
-                check_url(value)
+                check_url(value, resolve=None)  # no DNS while typing: checked again when sent
             except TrayauthError as exc:
                 return exc.line()
         if "\n" in value or "\r" in value:
