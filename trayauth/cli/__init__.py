@@ -81,6 +81,8 @@ def _parser() -> object:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The ``trayauth`` command. Called without ``argv`` it is the process's entry point and turns
+    core dumps off for the process (a caller passing ``argv`` owns its process: tests, embedders)."""
     try:
         return _main(argv)
     except BrokenPipeError:
@@ -91,7 +93,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 141  # 128 + SIGPIPE, what a shell reports for a writer killed by the signal
 
 
+def _no_core_files() -> None:
+    """RLIMIT_CORE (0, 0) before a token is in memory (see trayauth.process); only ``resource``
+    here, since the fast path's import set is part of its start-up time."""
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    except (ImportError, ValueError, OSError):
+        pass
+
+
 def _main(argv: Sequence[str] | None) -> int:
+    if argv is None:
+        _no_core_files()
     args_list = list(sys.argv[1:] if argv is None else argv)
     # The fast path: token/header through a running tray, before argparse is even imported.
     if len(args_list) == 2 and args_list[0] in ("token", "header") and not args_list[1].startswith("-"):
@@ -106,6 +121,10 @@ def _main(argv: Sequence[str] | None) -> int:
         code = fast(args_list)
         if code is not None:
             return code
+    if argv is None:
+        from trayauth.process import not_dumpable
+
+        not_dumpable()  # the direct path reads the vault key: keep same-user ptrace out too
     import argparse
 
     parser = _parser()

@@ -48,6 +48,10 @@ def _already_running(runtime_dir: Path) -> int | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``trayauth`` with no command: start the tray, once per user."""
+    if argv is None:  # the trayauth-tray entry point: this is the process (the CLI did it otherwise)
+        from trayauth.process import forbid_core_dumps
+
+        forbid_core_dumps()
     args = _parser("trayauth", demo=False).parse_args(list(argv or []))
     problem = display_problem()
     if problem:
@@ -73,6 +77,10 @@ def main_demo(argv: Sequence[str] | None = None) -> int:
     """``trayauth demo``: the tray with a local provider server and demo accounts."""
     import tempfile
 
+    if argv is None:
+        from trayauth.process import forbid_core_dumps
+
+        forbid_core_dumps()
     args = _parser("trayauth demo", demo=True).parse_args(list(argv or []))
     problem = display_problem()
     if problem:
