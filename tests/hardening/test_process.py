@@ -8,8 +8,10 @@ systemd-coredump or apport), the tests skip, since no outcome could be seen.
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -17,12 +19,14 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 
 from tests.hardening.rig import Figures
-from tests.helpers import REPO, expire_now, ok, run_cli, sentiance_account
-from trayauth.client import tray_running
+from tests.helpers import REPO, add_account, expire_now, login, ok, run_cli, sentiance_account
+from trayauth.client import socket_path, tray_running
 from trayauth.demo import ProviderServer
 from trayauth.storage.paths import runtime_path
 
@@ -202,3 +206,104 @@ def test_the_entry_points_make_the_process_undumpable(
         last = probe.stderr.strip().splitlines()[-1] if probe.stderr.strip() else ""
         assert last.split()[1:] == ["0", "0", "0"], probe.stderr
         outcome.text = "PR_GET_DUMPABLE 0, RLIMIT_CORE (0, 0)"
+
+
+# ---- item 11 --------------------------------------------------------------------------------
+
+
+def test_an_idle_browser_preconnect_at_the_end_of_sign_in_prints_nothing(
+    isolated: Path, provider: ProviderServer, figures: Figures
+) -> None:
+    """Browsers open a spare connection ahead of need; the sign-in ends while it sits idle."""
+    with figures.trying(11, "idle browser preconnect when sign-in ends") as outcome:
+        srv = provider
+        add_account(NAME, "oauth2", issuer=srv.issuer, client_id=srv.users["oauth"]["public_client_id"])
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "trayauth", "login", NAME, "--no-browser"],
+            cwd=REPO,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        idle = None
+        try:
+            assert proc.stderr is not None
+            url = ""
+            for line in proc.stderr:
+                if line.startswith("http"):
+                    url = line.strip()
+                    break
+            port = int(parse_qs(urlsplit(url).query)["redirect_uri"][0].rsplit(":", 1)[1].split("/")[0])
+            idle = socket.create_connection(("127.0.0.1", port))  # the preconnect, never used
+            page = httpx.get(url, follow_redirects=True, timeout=WAIT)
+            assert page.status_code == 200, page.text
+            _out, rest = proc.communicate(timeout=WAIT)
+        finally:
+            if idle is not None:
+                idle.close()
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+        assert proc.returncode == 0, rest
+        assert "Traceback" not in rest and "CancelledError" not in rest, rest
+        outcome.text = "signed in, nothing on stderr but the result"
+
+
+def test_two_thousand_connections_to_the_tray_socket(isolated: Path, figures: Figures) -> None:
+    """The tray with 256 file descriptors; 2,000 clients connect and sit there."""
+    with figures.trying(11, "2,000 connections to the tray socket (256 fds)") as outcome:
+        add_account(NAME, "bearer")
+        ok(login(NAME, "flood-survivor-token"))
+
+        def few_files() -> None:
+            _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
+
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "trayauth"],
+            cwd=REPO,
+            env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+            preexec_fn=few_files,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        clients: list[socket.socket] = []
+        try:
+            runtime = runtime_path()
+            deadline = time.monotonic() + WAIT
+            while tray_running(runtime) != proc.pid:
+                assert proc.poll() is None, proc.communicate()
+                assert time.monotonic() < deadline, "the tray did not start"
+                time.sleep(0.05)
+            path = socket_path(runtime)
+            for _ in range(2000):
+                client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                client.setblocking(False)
+                if client.connect_ex(path) in (0, errno.EINPROGRESS):
+                    clients.append(client)
+                else:  # the backlog is full: this one never got in
+                    client.close()
+                time.sleep(0.0005)
+            time.sleep(1.0)  # the tray accepts, refuses over the cap, times out the idle ones
+            for client in clients:
+                client.close()
+            deadline = time.monotonic() + WAIT
+            while tray_running(runtime) != proc.pid:  # it recovered and answers again
+                assert proc.poll() is None, proc.communicate()
+                assert time.monotonic() < deadline, "the tray stopped answering"
+                time.sleep(0.1)
+            served = ok(run_cli("header", NAME))
+            assert served.out == "Authorization: Bearer flood-survivor-token\n"
+        finally:
+            for client in clients:
+                client.close()
+            if proc.poll() is None:
+                proc.terminate()
+            _out, err = proc.communicate(timeout=WAIT)
+        assert "Traceback" not in err, err[:2000]
+        ours = [line for line in err.splitlines() if line.startswith("trayauth:")]
+        assert len(ours) == len(set(ours)) <= 2, ours[:10]  # each kind of event said once, in one line
+        assert len(err.splitlines()) <= 4, err[:2000]  # (plus a line of Qt's offscreen plugin)
+        outcome.text = f"{len(clients)} got in; {len(ours)} line(s) of ours, no traceback; serves again"

@@ -207,6 +207,10 @@ class LoopbackRedirect(Generic[T]):
             await asyncio.wait_for(self._write(writer, status, page, extra), WRITE_TIMEOUT)
         except (ConnectionError, TimeoutError, asyncio.IncompleteReadError):
             pass
+        except asyncio.CancelledError:
+            # The sign-in ended while this connection sat idle (a browser's preconnect): ending
+            # it is the point, not news (a cancelled handler makes asyncio print a traceback).
+            pass
         finally:
             writer.close()
             if settle is not None:

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from trayauth.services.consent import ConsentGate
 
 LOCK_NAME = "tray.lock"
+MAX_CONNECTIONS = 64  # clients served at once; a CLI call takes milliseconds, so this is a flood
 READ_REQUEST_TIMEOUT = 5.0
 # An answer not ready by then (a renewal on the network) is preceded by a "working" line, so the
 # client, which gives a silent tray about a second, knows this one is alive and waits for it.
@@ -158,6 +159,7 @@ class AgentServer:
         self.runtime_dir = runtime_dir
         self.path = socket_path(runtime_dir)
         self.requests = 0
+        self.refused = 0  # connections closed unanswered because MAX_CONNECTIONS were open
         self.problem: str | None = None  # why the CLI cannot reach this tray, when it cannot
         self._server: asyncio.AbstractServer | None = None
         self._lock = InstanceLock(runtime_dir)
@@ -207,6 +209,19 @@ class AgentServer:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         import asyncio
 
+        if len(self._handlers) >= MAX_CONNECTIONS:
+            # A flood (2,000 connections) must not take every file descriptor the tray has: the
+            # ones over the cap are closed at once (the CLI then goes direct), and said once.
+            self.refused += 1
+            if self.refused == 1:
+                print(
+                    f"trayauth: more than {MAX_CONNECTIONS} connections at once on the tray's socket; "
+                    "closing the extra ones (said once)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            writer.close()
+            return
         task = asyncio.current_task()
         if task is not None:
             self._handlers.add(task)

@@ -67,6 +67,9 @@ def run_tray(
     app.setWindowIcon(app_icon())
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
+    from trayauth.services.loopnotes import OneLineLoopNotes
+
+    loop.set_exception_handler(OneLineLoopNotes())  # one line per kind of event, no tracebacks
 
     async def run() -> int:
         def notes() -> str | None:
