@@ -262,3 +262,19 @@ def test_settings_change_what_left_click_copies(rig: Rig, run: Runner) -> None:
     session.actions.copy_default()
     run(until(lambda: QGuiApplication.clipboard().text() == f"Bearer {token}", what="the copy"))
     assert not session.clipboard.holding  # 0: never cleared
+
+
+def test_a_user_preset_in_place_of_a_built_in_one_is_said_in_the_dialog(rig: Rig) -> None:
+    """A planted preset could send the password elsewhere: the dialog says whose preset it is."""
+    from trayauth.domain.presets import builtin_dir
+
+    presets = rig.config / "presets"
+    presets.mkdir(parents=True, mode=0o700, exist_ok=True)
+    own = presets / "sentiance.toml"
+    own.write_text((builtin_dir() / "sentiance.toml").read_text())
+    own.chmod(0o600)
+    rig.add_sentiance("work")
+    dialog = login_dialog(rig, "work")
+    text = dialog.description.text()
+    assert dialog.description.isVisibleTo(dialog)
+    assert f"Your own preset file {own} is used in place of the built-in one." in text
