@@ -10,6 +10,9 @@ from __future__ import annotations
 import asyncio
 import errno
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +21,7 @@ import pytest
 
 from tests.hardening.disks import TinyDisk, tiny_disk
 from tests.hardening.rig import Clock, Figures, clear_line
-from tests.helpers import expire_now, ok, run_cli, sentiance_account
+from tests.helpers import REPO, expire_now, ok, run_cli, sentiance_account
 from trayauth.demo import ProviderServer
 from trayauth.domain.presets import PresetCatalog
 from trayauth.net.http import HttpPolicy
@@ -279,3 +282,27 @@ def test_a_symlinked_lock_file_is_said_in_words(
         _one_line_error(result.err, "symbolic link")
         assert not target.exists(), "the link was followed"
         outcome.text = "one line: a symbolic link, not followed"
+
+
+@pytest.mark.parametrize("run_folder", ["absent", "present"])
+def test_a_tray_on_a_read_only_config_folder_says_so(
+    disk: TinyDisk, figures: Figures, run_folder: str
+) -> None:
+    with figures.trying(12, f"tray start, read-only config folder (run/ {run_folder})") as outcome:
+        ok(run_cli("add", "first", "bearer"))
+        if run_folder == "present":
+            (disk.path / "config" / "run").mkdir(mode=0o700)
+        disk.read_only()
+        proc = subprocess.run(
+            [sys.executable, "-m", "trayauth"],
+            cwd=REPO,
+            env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert proc.returncode not in (0, 70), proc.stderr
+        _one_line_error(proc.stderr.strip().splitlines()[-1], "read-only")
+        assert "Traceback" not in proc.stderr, proc.stderr
+        outcome.text = "the tray says so in one line and does not start"

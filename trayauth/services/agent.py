@@ -177,7 +177,16 @@ class AgentServer:
         """
         import asyncio
 
-        self._lock.acquire()
+        from trayauth.domain.errors import TrayauthError
+
+        try:
+            self._lock.acquire()
+        except (AlreadyRunning, TrayauthError):
+            raise
+        except OSError as exc:  # tray.lock cannot be made: a read-only folder, a full disk
+            from trayauth.storage.trust import storage_error
+
+            raise storage_error(exc, "cannot take the tray's instance lock") from None
         if not hasattr(socket, "AF_UNIX"):
             self.problem = "this platform has no local sockets; the CLI works on its own"
             return

@@ -117,7 +117,14 @@ class TraySession:
         the icon or the window, then start background renewal."""
         # A tray app lives on after its last dialog closes; quitting is the session's decision.
         QGuiApplication.setQuitOnLastWindowClosed(False)
-        self.broker.store.paths.ensure_runtime_dir()
+        try:
+            self.broker.store.paths.ensure_runtime_dir()
+        except TrayauthError:
+            raise  # another user's folder (UnsafeLocation): already in words
+        except OSError as exc:  # a read-only config folder, a full disk
+            from trayauth.storage.trust import storage_error
+
+            raise storage_error(exc, "cannot make the tray's socket folder") from None
         await self.agent.start()
         try:
             location = self.broker.key_location()
