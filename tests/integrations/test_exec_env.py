@@ -124,3 +124,14 @@ def test_env_quotes_for_every_shell() -> None:
 def test_env_rejects_an_unknown_shell(api: str) -> None:
     result = cli("env", api, "--shell", "csh")
     assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+def test_env_for_fish_and_powershell(api: str) -> None:
+    token = stored_token(api)
+    fish = cli("env", api, "--shell", "fish", "--env", "API_TOKEN")
+    assert fish.stdout.splitlines() == [
+        f"set -gx API_TOKEN '{token}'",
+        f"set -gx TRAYAUTH_HEADER 'Authorization: Bearer {token}'",
+    ]
+    ps = cli("env", api, "--shell", "powershell")
+    assert ps.stdout.splitlines()[0] == f"$env:TRAYAUTH_TOKEN = '{token}'"

@@ -231,3 +231,17 @@ def test_proxy_errors_are_one_line(isolated: Path) -> None:
     assert result.returncode == 2 and result.stderr.strip().splitlines() == [
         "trayauth: static has no base_url; the proxy forwards only to the account's base_url"
     ]
+
+
+def test_port_option(resource: Resource) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proxy = ProxyProcess("--port", str(port))
+    try:
+        assert proxy.url.startswith(f"http://127.0.0.1:{port}/")
+        assert json.loads(curl(proxy.url + "api/x").stdout)["path"] == "/api/x"
+    finally:
+        assert proxy.stop() == 0
