@@ -103,3 +103,36 @@ def test_no_asker_refuses(tmp_path: Path) -> None:
     gate = ConsentGate(store)
     with pytest.raises(ConsentDenied, match="no window to ask in"):
         asyncio.run(gate.check("a", Requester(1, 0, "/x", ())))
+
+
+def test_a_process_that_hides_its_exe_is_named_by_the_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ssh makes itself non-dumpable: another process of the same user cannot read its exe."""
+    import os
+    import subprocess
+    import sys
+
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import time; print('up', flush=True); time.sleep(30)"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "up\n"  # running, not exec'ing
+        real = os.readlink
+
+        def refuse(path: str) -> str:
+            if path == f"/proc/{child.pid}/exe":
+                raise PermissionError(13, "Permission denied")
+            return real(path)
+
+        monkeypatch.setattr(os, "readlink", refuse)
+        who = describe_pid(child.pid, os.getuid())
+    finally:
+        child.kill()
+        child.wait()
+        child.stdout.close()  # type: ignore[union-attr]
+    assert who.exe == "" and who.name.startswith("python") and who.cmdline[1] == "-c"
+    assert who.program == ""  # nothing trustworthy to remember: no "always"
+    assert who.describe().startswith(f"{who.name} (pid {child.pid}): ")
+    ssh = Requester(5, 0, "", ("ssh", "-R", "/a:/b", "devbox"), name="ssh")
+    assert ssh.via_ssh and ssh.describe() == "a forwarded SSH session (ssh to devbox)" and ssh.program

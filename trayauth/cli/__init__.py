@@ -118,7 +118,7 @@ def _main(argv: Sequence[str] | None) -> int:
     if args_list and args_list[0] in ("exec", "kube", "git-credential"):
         from trayauth.cli.handoff import fast
 
-        code = fast(args_list)
+        code = fast(args_list, protect=argv is None)
         if code is not None:
             return code
     if argv is None:

@@ -27,51 +27,62 @@ def _warn(grant: Any) -> None:
         _err(f"warning: {grant.warning}")
 
 
-def exec_command(name: str, var: str, command: Sequence[str]) -> int:
+def get_token(name: str, renew: str | None, protect: bool = False) -> Any:
+    """The tray's token, else the core's. Before the core reads the vault key, the real CLI
+    process (``protect``) makes itself non-dumpable, as the argparse path does (trayauth.process)."""
+    from trayauth.integrations.source import direct, from_agent
+
+    grant = from_agent(name, renew)
+    if grant is not None:
+        return grant
+    if protect:
+        from trayauth.process import not_dumpable
+
+        not_dumpable()
+    return direct(name, renew)
+
+
+def exec_command(name: str, var: str, command: Sequence[str], protect: bool = False) -> int:
     from trayauth.integrations import exec as integration
-    from trayauth.integrations.source import get_token
 
     integration.check_var(var)
     if not command:
         from trayauth.domain.errors import UsageError
 
         raise UsageError("no command given", hint=f"usage: trayauth exec {name} -- COMMAND [ARG]...")
-    grant = get_token(name)
+    grant = get_token(name, None, protect)
     _warn(grant)
     return integration.run(command, integration.variables(grant.token, var, grant.token_type))
 
 
 def env_command(name: str, var: str, shell: str) -> int:
     from trayauth.integrations import exec as integration
-    from trayauth.integrations.source import get_token
 
     integration.check_var(var)
-    grant = get_token(name)
+    grant = get_token(name, None)
     _warn(grant)
     values = integration.variables(grant.token, var, grant.token_type)
     sys.stdout.write(integration.export_lines(values, shell))
     return 0
 
 
-def kube_command(name: str) -> int:
+def kube_command(name: str, protect: bool = False) -> int:
     from trayauth.integrations.kube import exec_credential, requested_api_version
-    from trayauth.integrations.source import get_token
 
-    grant = get_token(name)
+    grant = get_token(name, None, protect)
     _warn(grant)
     sys.stdout.write(exec_credential(grant.token, grant.expires_at, api_version=requested_api_version()))
     return 0
 
 
-def git_credential_command(name: str, action: str, username: str | None) -> int:
+def git_credential_command(name: str, action: str, username: str | None, protect: bool = False) -> int:
     from trayauth.client import token_digest
     from trayauth.integrations import git_credential as git
-    from trayauth.integrations.source import get_token
 
     attrs = git.parse(sys.stdin) if action in git.ACTIONS else {}
 
     def fetch(renew: str | None) -> tuple[str, str | None]:
-        grant = get_token(name, renew)
+        grant = get_token(name, renew, protect)
         return grant.token, grant.warning
 
     user = username or attrs.get("username") or git.DEFAULT_USERNAME
@@ -112,7 +123,8 @@ def _parse_fast(argv: Sequence[str]) -> tuple[str, tuple[Any, ...]] | None:
     return ("exec", (name, var, rest[1:]))
 
 
-def fast(argv: Sequence[str]) -> int | None:
+def fast(argv: Sequence[str], *, protect: bool = False) -> int | None:
+    """``protect``: this is the real CLI process (not a test calling main in-process)."""
     parsed = _parse_fast(argv)
     if parsed is None:
         return None
@@ -120,10 +132,10 @@ def fast(argv: Sequence[str]) -> int | None:
     name = args[0]
     try:
         if cmd == "kube":
-            return kube_command(name)
+            return kube_command(name, protect)
         if cmd == "git-credential":
-            return git_credential_command(*args)
-        return exec_command(*args)
+            return git_credential_command(name, args[1], args[2], protect)
+        return exec_command(name, args[1], args[2], protect)
     except KeyboardInterrupt:
         _err("cancelled")
         return 130

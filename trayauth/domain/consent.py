@@ -46,20 +46,21 @@ class Requester:
     uid: int | None
     exe: str = ""
     cmdline: tuple[str, ...] = ()
+    name: str = ""  # the kernel's name for it (comm), when its exe cannot be read
 
     @property
     def via_ssh(self) -> bool:
         """The peer is an ssh client relaying ``ssh -R``: the real caller is on another machine."""
-        return os.path.basename(self.exe) in _SSH_CLIENTS
+        return (os.path.basename(self.exe) if self.exe else self.name) in _SSH_CLIENTS
 
     @property
     def program(self) -> str:
         """The key "Always for this program" remembers: the executable, plus the script it runs
         when it is an interpreter, or the whole command for a forwarded SSH session."""
-        if not self.exe:
-            return ""
         if self.via_ssh:
             return "ssh: " + " ".join(self.cmdline[1:])
+        if not self.exe:
+            return ""  # nothing trustworthy to remember: asked every time
         base = os.path.basename(self.exe)
         if base.startswith(_INTERPRETERS):
             script = _script_of(self.cmdline[1:])
@@ -73,6 +74,8 @@ class Requester:
             host = _ssh_destination(self.cmdline[1:])
             return f"a forwarded SSH session (ssh to {host})" if host else "a forwarded SSH session"
         if not self.exe:
+            if self.name and self.pid:
+                return f"{self.name} (pid {self.pid}): {_short(self.cmdline)}"
             return f"process {self.pid}" if self.pid else "an unknown program"
         command = _short(self.cmdline)
         who = f"{self.exe} (pid {self.pid})" if self.pid else self.exe

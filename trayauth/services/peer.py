@@ -58,11 +58,23 @@ def describe_pid(pid: int | None, uid: int | None = None) -> Requester:
         try:
             exe = os.readlink(f"{proc}/exe")
         except OSError:
+            # A process that made itself non-dumpable (ssh does; so does trayauth's own direct path)
+            # hides its exe from other processes of the same user. Its name is still there.
             exe = ""
-        try:
-            with open(f"{proc}/cmdline", "rb") as f:
-                raw = f.read(MAX_CMDLINE)
-            cmdline = tuple(a.decode("utf-8", "replace") for a in raw.rstrip(b"\0").split(b"\0") if raw)
-        except OSError:
-            cmdline = ()
+            try:
+                with open(f"{proc}/comm", "rb") as f:
+                    name = f.read(64).decode("utf-8", "replace").strip()
+            except OSError:
+                name = ""
+            return Requester(pid=pid, uid=uid, exe="", cmdline=_cmdline(proc), name=name)
+        cmdline = _cmdline(proc)
     return Requester(pid=pid, uid=uid, exe=exe, cmdline=cmdline)
+
+
+def _cmdline(proc: str) -> tuple[str, ...]:
+    try:
+        with open(f"{proc}/cmdline", "rb") as f:
+            raw = f.read(MAX_CMDLINE)
+    except OSError:
+        return ()
+    return tuple(a.decode("utf-8", "replace") for a in raw.rstrip(b"\0").split(b"\0") if raw)
