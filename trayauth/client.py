@@ -11,7 +11,9 @@ in a ``Path``).
 Wire format: one JSON object per line each way. Requests ``{"v": 2, "op": "token", "name": N}``
 (with ``"renew": token_digest(refused)`` after a server refused that token: renew it unless that
 happened already) and ``{"v": 2, "op": "ping"}``; replies ``{"ok": true, "token": …, "expires_at": …,
-"warning": …}``, ``{"ok": true, "pid": …}`` or ``{"ok": false, "error": LINE, "exit_code": N}``.
+"warning": MESSAGE, "warning_next": STEP}``, ``{"ok": true, "pid": …}`` or ``{"ok": false,
+"error": MESSAGE, "next": STEP, "exit_code": N}``. A STEP (present only when there is one) is what
+to do next as data (``NextStep.to_dict``): the CLI words it as a command.
 From version 2 a tray whose answer takes a moment (a renewal, perhaps waiting out a 429) first
 sends ``{"working": true}``: a live tray speaks within :data:`ANSWER_TIMEOUT`, so one that says
 nothing (frozen, stopped) is given up on after about a second and the CLI goes direct, while one
@@ -95,7 +97,17 @@ class Answer:
     path more than all the rest of it.
     """
 
-    __slots__ = ("error", "exit_code", "expires_at", "token", "token_type", "warning")
+    __slots__ = (
+        "error",
+        "exit_code",
+        "expired",
+        "expires_at",
+        "next",
+        "token",
+        "token_type",
+        "warning",
+        "warning_next",
+    )
 
     def __init__(self, reply: dict[str, Any]) -> None:
         token = reply.get("token")
@@ -108,11 +120,16 @@ class Answer:
             self.expires_at = float(expires_at)
         warning = reply.get("warning")
         self.warning: str | None = warning if isinstance(warning, str) and warning else None
+        # What to do next, as data (a NextStep's dict): the CLI words it, the agent does not.
+        self.warning_next: object = reply.get("warning_next") if self.warning else None
+        self.expired: bool = reply.get("expired") is True  # the provider says this token is dead
+        self.next: object = None
         error = reply.get("error")
         self.error: str | None = None
         self.exit_code = 0
         if self.token is None:
             self.error = error if isinstance(error, str) and error else "the tray could not give a token"
+            self.next = reply.get("next")
             code = reply.get("exit_code")
             self.exit_code = 1
             if isinstance(code, int) and not isinstance(code, bool) and 0 < code < 256:
@@ -150,7 +167,8 @@ def request_token(
     """Ask the tray listening in ``runtime_dir`` for ``name``'s token; None when none answers.
 
     A reply is ``{"ok": True, "token": str, "token_type": str, "expires_at": float | None,
-    "warning": str | None}`` or ``{"ok": False, "error": str, "exit_code": int}``.
+    "warning": str | None, "warning_next": dict}`` or ``{"ok": False, "error": str, "next": dict,
+    "exit_code": int}`` (the ``*next`` members only when there is a next step).
     """
     return _exchange(socket_path(runtime_dir), {"v": PROTOCOL, "op": "token", "name": name}, timeout)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.gui.conftest import Clock, FakeTimers
-from trayauth.services.broker import BrokerEvent
+from trayauth.domain.events import AccountEvent, EventKind
 from trayauth.ui.state.notifier import Level, Note, Notifier
 
 
@@ -16,7 +16,9 @@ def rig(timers: FakeTimers) -> tuple[Notifier, list[Note], Clock]:
 def test_repeated_failures_of_one_account_are_told_once(timers: FakeTimers) -> None:
     notifier, shown, _ = rig(timers)
     for _ in range(5):
-        notifier.on_event(BrokerEvent("renew_failed", "work", "work: provider unavailable (HTTP 503)"))
+        notifier.on_event(
+            AccountEvent(EventKind.RENEW_FAILED, "work", "work: provider unavailable (HTTP 503)")
+        )
         timers.fire_all()
     assert len(shown) == 1
     assert shown[0].title == "work: renewal failed"
@@ -27,9 +29,9 @@ def test_repeated_failures_of_one_account_are_told_once(timers: FakeTimers) -> N
 def test_expired_and_login_needed_are_one_story(timers: FakeTimers) -> None:
     notifier, shown, _ = rig(timers)
     notifier.on_event(
-        BrokerEvent("expired", "ci", "ci: the token expired and cannot renew itself; log in again")
+        AccountEvent(EventKind.EXPIRED, "ci", "ci: the token expired and cannot renew itself; log in again")
     )
-    notifier.on_event(BrokerEvent("login_needed", "ci", "ci is not logged in"))
+    notifier.on_event(AccountEvent(EventKind.LOGIN_NEEDED, "ci", "ci is not logged in"))
     timers.fire_all()
     assert len(shown) == 1
     assert shown[0].family == "needs_login"
@@ -40,7 +42,7 @@ def test_expired_and_login_needed_are_one_story(timers: FakeTimers) -> None:
 def test_a_burst_across_accounts_becomes_one_notification(timers: FakeTimers) -> None:
     notifier, shown, _ = rig(timers)
     for i in range(20):
-        notifier.on_event(BrokerEvent("renew_failed", f"acct{i}", "network down"))
+        notifier.on_event(AccountEvent(EventKind.RENEW_FAILED, f"acct{i}", "network down"))
     assert len(timers.pending) == 1  # one coalescing timer, not twenty
     timers.fire_all()
     assert len(shown) == 1
@@ -50,27 +52,27 @@ def test_a_burst_across_accounts_becomes_one_notification(timers: FakeTimers) ->
 
 def test_success_resets_but_a_flapping_network_stays_quiet(timers: FakeTimers) -> None:
     notifier, shown, clock = rig(timers)
-    notifier.on_event(BrokerEvent("renew_failed", "work", "down"))
+    notifier.on_event(AccountEvent(EventKind.RENEW_FAILED, "work", "down"))
     timers.fire_all()
-    notifier.on_event(BrokerEvent("renewed", "work"))
+    notifier.on_event(AccountEvent(EventKind.RENEWED, "work"))
     clock.advance(60)
-    notifier.on_event(BrokerEvent("renew_failed", "work", "down again"))
+    notifier.on_event(AccountEvent(EventKind.RENEW_FAILED, "work", "down again"))
     timers.fire_all()
     assert len(shown) == 1  # within the cooldown
-    notifier.on_event(BrokerEvent("renewed", "work"))
+    notifier.on_event(AccountEvent(EventKind.RENEWED, "work"))
     clock.advance(700)
-    notifier.on_event(BrokerEvent("renew_failed", "work", "down much later"))
+    notifier.on_event(AccountEvent(EventKind.RENEW_FAILED, "work", "down much later"))
     timers.fire_all()
     assert [n.text for n in shown] == ["down", "down much later"]
 
 
 def test_a_login_lets_the_next_expiry_be_told_again(timers: FakeTimers) -> None:
     notifier, shown, _ = rig(timers)
-    notifier.on_event(BrokerEvent("expiring", "ci", "ci: the token expires in 1 min"))
+    notifier.on_event(AccountEvent(EventKind.EXPIRING, "ci", "ci: the token expires in 1 min"))
     timers.fire_all()
-    notifier.on_event(BrokerEvent("expiring", "ci", "again"))
-    notifier.on_event(BrokerEvent("logged_in", "ci"))
-    notifier.on_event(BrokerEvent("expiring", "ci", "next token"))
+    notifier.on_event(AccountEvent(EventKind.EXPIRING, "ci", "again"))
+    notifier.on_event(AccountEvent(EventKind.LOGGED_IN, "ci"))
+    notifier.on_event(AccountEvent(EventKind.EXPIRING, "ci", "next token"))
     timers.fire_all()
     assert [n.family for n in shown] == ["expiring", "expiring"]
 
@@ -78,7 +80,7 @@ def test_a_login_lets_the_next_expiry_be_told_again(timers: FakeTimers) -> None:
 def test_routine_events_make_no_noise(timers: FakeTimers) -> None:
     notifier, shown, _ = rig(timers)
     for kind in ("renewing", "renewed", "changed", "added", "logged_in", "logged_out", "removed"):
-        notifier.on_event(BrokerEvent(kind, "work"))
+        notifier.on_event(AccountEvent(EventKind(kind), "work"))
     assert timers.pending == []
     assert shown == []
 

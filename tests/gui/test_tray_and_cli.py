@@ -91,7 +91,8 @@ def test_errors_come_back_as_one_line_with_an_exit_code(rig: Rig, run: Runner) -
     logged_out = run(in_thread(request_token, "idle", runtime))
     assert logged_out == {
         "ok": False,
-        "error": "idle is not logged in; run 'trayauth login idle'",
+        "error": "idle is not logged in",
+        "next": {"kind": "log_in", "account": "idle"},
         "exit_code": 3,
     }
     proc = run(in_thread(cli, "token", "idle"))

@@ -32,10 +32,11 @@ import pytest_asyncio
 
 from tests.hardening.rig import FLOWS, OAUTH_FLOWS, Clock, Figures, FlowSpec
 from trayauth.demo import ProviderServer
+from trayauth.domain.events import AccountEvent
 from trayauth.domain.model import Account, State
 from trayauth.domain.presets import PresetCatalog
 from trayauth.net.http import HttpPolicy
-from trayauth.services.broker import Broker, BrokerEvent
+from trayauth.services.broker import Broker
 from trayauth.services.scheduler import RenewalScheduler
 from trayauth.storage.store import Store
 
@@ -107,7 +108,7 @@ class World:
     broker: Broker
     scheduler: RenewalScheduler
     specs: dict[str, FlowSpec] = field(default_factory=dict)
-    events: list[tuple[float, BrokerEvent]] = field(default_factory=list)
+    events: list[tuple[float, AccountEvent]] = field(default_factory=list)
     task: asyncio.Task[None] | None = None
 
     # ---- accounts ---------------------------------------------------------------------------

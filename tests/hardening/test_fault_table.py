@@ -42,13 +42,15 @@ from tests.hardening.rig import (
     closed_port,
     shipped_flows,
 )
+from trayauth.cli.wording import line as cli_line
 from trayauth.demo import ProviderServer
 from trayauth.domain.errors import LoginRequired, TrayauthError
+from trayauth.domain.events import AccountEvent
 from trayauth.domain.model import Account, TokenSet
 from trayauth.domain.presets import PresetCatalog
 from trayauth.domain.tokens import renewal_margin
 from trayauth.net.http import HttpPolicy
-from trayauth.services.broker import Broker, BrokerEvent
+from trayauth.services.broker import Broker
 from trayauth.services.scheduler import RenewalScheduler
 from trayauth.storage.store import Store
 
@@ -160,7 +162,7 @@ class Case:
         )
         self.http = HttpPolicy(self.client, sleep=self.sleeps, clock=self.clock)
         self.broker = Broker(Store.open(root), PresetCatalog(), http=self.http, clock=self.clock)
-        self.events: list[BrokerEvent] = []
+        self.events: list[AccountEvent] = []
         self.broker.subscribe(self.events.append)
         self.name = "acct"
         self.settings = spec.settings(self.srv)
@@ -281,7 +283,7 @@ async def _run(case: Case, fault: Fault, op: str) -> str:
         try:
             got = await (broker.token(name) if op == "renew" else broker.login(name, case.secrets))
         except TrayauthError as exc:
-            error = exc.line()
+            error = cli_line(exc)
             case.check_line(f"{op} error", error, first)
         sent = case.requests() - before
         steps = 2 if spec.key == "sentiance" and op == "login" else 1
@@ -317,15 +319,15 @@ async def _run(case: Case, fault: Fault, op: str) -> str:
         if not case.accepted(final):
             case.problems.append("after the fault the account hands out a dead token")
     except LoginRequired as exc:
-        case.check_line("after the fault", exc.line())
+        case.check_line("after the fault", cli_line(exc))
         if not spec.rotating:
-            case.problems.append(f"asks for a login although it could renew itself: {exc.line()}")
+            case.problems.append(f"asks for a login although it could renew itself: {cli_line(exc)}")
         again = await broker.login(name, case.secrets)
         if not case.accepted(again):
             case.problems.append("a fresh login after the fault does not work")
         outcome += "+login"
     except TrayauthError as exc:
-        case.problems.append(f"after the fault the account is stuck: {exc.line()}")
+        case.problems.append(f"after the fault the account is stuck: {cli_line(exc)}")
     for event in case.events:
         if event.message:
             case.check_line(f"event {event.kind}", event.message, first)

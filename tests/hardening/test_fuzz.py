@@ -52,6 +52,7 @@ from tests.hardening.rig import FLOWS, OAUTH_FLOWS, Clock, Figures, FlowSpec, Sl
 from tests.unit.test_store_config import EXAMPLE as CONFIG_EXAMPLE
 from tests.unit.test_store_config import toml_docs
 from trayauth import client
+from trayauth.cli.wording import line as cli_line
 from trayauth.demo import ProviderServer
 from trayauth.domain.errors import RateLimited, TrayauthError
 from trayauth.domain.model import Account, TokenSet
@@ -118,7 +119,7 @@ def fuzz_settings(examples: int) -> Callable[[Any], Any]:
 
 def one_line_problem(exc: TrayauthError) -> str | None:
     """None when the error is what a user should get: one non-empty line, no traceback."""
-    text = exc.line()
+    text = cli_line(exc)
     if not text.strip():
         return "an empty message"
     if len(text.splitlines()) != 1:

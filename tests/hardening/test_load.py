@@ -49,11 +49,12 @@ from tests.gui.conftest import OFFSCREEN_NOISE, until
 from tests.hardening.rig import FLOWS, OAUTH_FLOWS, Clock, Figures, FlowSpec
 from trayauth.demo import ProviderServer
 from trayauth.demo.wire import Answer, Reply, Request
+from trayauth.domain.events import AccountEvent
 from trayauth.domain.model import Account, State, TokenSet
 from trayauth.domain.presets import PresetCatalog
 from trayauth.domain.tokens import renew_at
 from trayauth.net.http import HttpPolicy
-from trayauth.services.broker import Broker, BrokerEvent
+from trayauth.services.broker import Broker
 from trayauth.services.scheduler import BACKOFF_FIRST
 from trayauth.storage.store import Store
 
@@ -320,7 +321,7 @@ def test_200_accounts_renewed_at_once_under_faults(
     assert due + 1 < min(t.expires_at or 0 for t in first.values()), "due, but not yet expired"
     setup = time.perf_counter() - setup
 
-    events: list[BrokerEvent] = []
+    events: list[AccountEvent] = []
     broker.subscribe(events.append)
     session = TraySession(broker, ui="tray", open_url=lambda url: False, confirm=lambda t, x: False)
     run(session.start())

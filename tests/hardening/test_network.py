@@ -20,6 +20,7 @@ import pytest
 
 from tests.hardening.rig import Figures, clear_line
 from tests.helpers import add_account, login, ok, run_cli
+from trayauth.cli.wording import line as cli_line
 from trayauth.demo import ProviderServer
 from trayauth.domain.errors import InsecureURL, NetworkError
 from trayauth.domain.model import Account
@@ -241,7 +242,7 @@ async def test_a_server_that_sends_one_byte_a_second_meets_the_deadline(
                 await broker.login(NAME, {"password": "pw-secret-1"})
         finally:
             await broker.aclose()
-        line = caught.value.line()
+        line = cli_line(caught.value)
         assert "did not finish answering within 2 s" in line, line
         assert clear_line(line, ["pw-secret-1"]) is None, line
         assert broker.store.vault.entry(NAME).tokens is None

@@ -44,6 +44,7 @@ import pytest
 
 from tests.hardening.rig import Figures, files_under
 from tests.helpers import REPO, Result, run_cli
+from trayauth.cli.wording import line as cli_line
 from trayauth.demo import ProviderServer
 from trayauth.domain.errors import VaultError
 from trayauth.domain.model import TokenSet
@@ -646,14 +647,14 @@ def test_every_flow_leaves_no_secret_outside_the_vault(
     assert "cannot be decrypted" in line, line
     with pytest.raises(VaultError, match="cannot be decrypted") as wrong_key:
         Store.open(config).vault.read_all()
-    scan.place("the wrong-key error", wrong_key.value.line())
+    scan.place("the wrong-key error", cli_line(wrong_key.value))
     ring.delete_password(SERVICE, keyring_username(vault_id))  # no key at all
     for args in (("token", "sentiance"), ("list",), ("inspect", "oauth2")):
         line = cli.fails(*args).err
         assert "missing from the keyring" in line, line
     with pytest.raises(VaultError, match="missing from the keyring") as no_key:
         Store.open(config).vault.read_all()
-    scan.place("the missing-key error", no_key.value.line())
+    scan.place("the missing-key error", cli_line(no_key.value))
     assert store.paths.vault_file.read_bytes() == raw, "a vault that could not be opened was rewritten"
     ring.set_password(SERVICE, keyring_username(vault_id), key)
     cli.ok("token", "sentiance", prints_token=True)  # the key back: nothing was lost

@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 
 from trayauth.domain.errors import LoginRequired
+from trayauth.domain.events import AccountEvent
 from trayauth.domain.model import Account, State
 from trayauth.domain.presets import PresetCatalog
 from trayauth.net.http import HttpPolicy
-from trayauth.services.broker import Broker, BrokerEvent
+from trayauth.services.broker import Broker
 from trayauth.services.scheduler import RenewalScheduler
 from trayauth.storage.store import Store
 
@@ -35,11 +36,11 @@ class Sleeps:
 
 
 @pytest.fixture
-def rig(isolated: Path, fresh_provider: Any) -> tuple[Broker, Any, Clock, Sleeps, list[BrokerEvent]]:
+def rig(isolated: Path, fresh_provider: Any) -> tuple[Broker, Any, Clock, Sleeps, list[AccountEvent]]:
     clock, sleeps = Clock(), Sleeps()
     store = Store.open(isolated)
     broker = Broker(store, PresetCatalog(), http=HttpPolicy(sleep=sleeps, clock=clock), clock=clock)
-    events: list[BrokerEvent] = []
+    events: list[AccountEvent] = []
     broker.subscribe(events.append)
     return broker, fresh_provider, clock, sleeps, events
 

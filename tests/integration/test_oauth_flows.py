@@ -13,6 +13,8 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from trayauth.cli.wording import line as cli_line
+from trayauth.cli.wording import step_of as cli_step
 from trayauth.demo import ProviderServer
 from trayauth.domain.errors import (
     CredentialsRejected,
@@ -151,7 +153,7 @@ async def test_oauth2_confidential_client_with_endpoints_by_hand(
     wrong = make_ctx("oauth2", settings, http, {"client_secret": "not-the-secret"}, asker=RecordingAsker())
     with pytest.raises(CredentialsRejected, match="client id or client secret") as info:
         await browser_login(wrong)
-    assert "not-the-secret" not in info.value.line()
+    assert "not-the-secret" not in cli_line(info.value)
 
 
 @pytest.mark.asyncio
@@ -172,8 +174,8 @@ async def test_refresh_rotates_and_never_resends_a_spent_token(srv: ProviderServ
     with pytest.raises(CredentialsRejected) as info:
         await flow.refresh(background, first)  # what a client that forgot to store the new one would do
     assert "the refresh token was rejected" in info.value.message and "invalid_grant" in info.value.message
-    assert info.value.hint == "run 'trayauth login work'"
-    assert str(first.refresh_token) not in info.value.line()
+    assert cli_step(info.value) == "run 'trayauth login work'"
+    assert str(first.refresh_token) not in cli_line(info.value)
 
 
 @pytest.mark.asyncio
@@ -346,7 +348,7 @@ async def test_password_grant(srv: ProviderServer, http: HttpPolicy) -> None:
     wrong = make_ctx("oauth2-password", settings, http, {"password": "wrong-password"})
     with pytest.raises(CredentialsRejected, match="the username or password was rejected") as info:
         await flow.login(wrong)
-    assert "wrong-password" not in info.value.line()
+    assert "wrong-password" not in cli_line(info.value)
     with pytest.raises(LoginRequired, match="needs its password"):
         await flow.login(make_ctx("oauth2-password", settings, http, {}))
 

@@ -26,6 +26,7 @@ from tests.integration.test_oauth_flows import (
     question_of,
     works,
 )
+from trayauth.cli.wording import line as cli_line
 from trayauth.demo import ProviderServer
 from trayauth.domain.errors import ProviderError, UsageError
 from trayauth.domain.model import Account
@@ -184,17 +185,17 @@ async def test_typed_scopes_are_sent_as_typed_and_invalid_scope_names_the_settin
     ctx = make_ctx("oauth2", settings, http, asker=RecordingAsker())
     with pytest.raises(UsageError) as caught:
         await browser_login(ctx)
-    assert "invalid_scope" in caught.value.line() and "scopes setting" in caught.value.line()
+    assert "invalid_scope" in cli_line(caught.value) and "scopes setting" in cli_line(caught.value)
     device = make_ctx("oauth2-device", settings, http, asker=RecordingAsker())
     with pytest.raises(UsageError) as caught:
         await load_flow("device_code").login(device)
-    assert "scopes setting" in caught.value.line()
+    assert "scopes setting" in cli_line(caught.value)
     password = {**settings, "username": "demo"}
     with pytest.raises(UsageError) as caught:
         await load_flow("oauth_password").login(
             make_ctx("oauth2-password", password, http, {"password": "demo-password"})
         )
-    assert "scopes setting" in caught.value.line()
+    assert "scopes setting" in cli_line(caught.value)
 
 
 # ---- 4. --secret-stdin ---------------------------------------------------------------------------

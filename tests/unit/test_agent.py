@@ -15,9 +15,11 @@ from typing import Any
 import pytest
 
 from trayauth import client as client_module
+from trayauth.cli.wording import line_from_wire
 from trayauth.client import request_token, socket_path, tray_running
 from trayauth.domain.errors import LoginRequired
 from trayauth.domain.model import State, TokenSet
+from trayauth.domain.steps import NextStep
 from trayauth.services import agent
 from trayauth.services.agent import AgentServer, AlreadyRunning, InstanceLock
 from trayauth.services.broker import AccountView
@@ -36,7 +38,7 @@ class FakeBroker:
         if self.delay:
             await asyncio.sleep(self.delay)
         if name == "gone":
-            raise LoginRequired("gone is not logged in", hint="run 'trayauth login gone'")
+            raise LoginRequired("gone is not logged in", next_step=NextStep.log_in("gone"))
         if name == "boom":
             raise RuntimeError("secret-looking detail")
         return TokenSet(access_token=f"tok-{name}", expires_at=2e9)
@@ -91,11 +93,17 @@ async def test_token_and_ping_round_trip(runtime: Path) -> None:
 async def test_errors_are_one_line_with_the_exit_code(runtime: Path) -> None:
     server, broker = await serve(runtime)
     try:
-        assert await client(request_token, "gone", runtime) == {
+        gone = await client(request_token, "gone", runtime)
+        assert gone == {
             "ok": False,
-            "error": "gone is not logged in; run 'trayauth login gone'",
+            "error": "gone is not logged in",
+            "next": {"kind": "log_in", "account": "gone"},
             "exit_code": 3,
         }
+        # The next step travels as data; the CLI words it as a command.
+        assert (
+            line_from_wire(gone["error"], gone["next"]) == "gone is not logged in; run 'trayauth login gone'"
+        )
         bug = await client(request_token, "boom", runtime)
         assert bug == {"ok": False, "error": "boom: internal error (RuntimeError)", "exit_code": 70}
         broker.error = "provider unavailable (HTTP 503)"

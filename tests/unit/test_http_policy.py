@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from trayauth.cli.wording import line as cli_line
 from trayauth.domain.errors import InsecureURL, NetworkError, ProviderError, RateLimited
 from trayauth.net.http import (
     HttpPolicy,
@@ -98,7 +99,7 @@ async def test_connect_error_is_not_sent_and_redacted() -> None:
     with pytest.raises(NetworkError) as info:
         await http.request("GET", "https://x.test/?password=hunter2-secret", secrets=["hunter2-secret"])
     assert info.value.sent is False
-    assert "hunter2-secret" not in info.value.line()
+    assert "hunter2-secret" not in cli_line(info.value)
 
 
 @pytest.mark.asyncio

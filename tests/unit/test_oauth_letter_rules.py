@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jwt.algorithms import ECAlgorithm
 
+from trayauth.cli.wording import line as cli_line
 from trayauth.domain.errors import LoginCancelled, ProviderError, UsageError
 from trayauth.protocol.idtoken import UnknownKey, key_set, verify_id_token
 from trayauth.protocol.metadata import parse_metadata
@@ -51,7 +52,7 @@ def test_rfc9207_iss_is_checked_and_required_where_promised() -> None:
 def test_invalid_scope_in_the_redirect_names_the_scopes_setting() -> None:
     with pytest.raises(UsageError) as caught:
         parse_callback("http://h/cb?state=s&error=invalid_scope", state="s", account="a")
-    assert "scopes" in caught.value.line()
+    assert "scopes" in cli_line(caught.value)
     with pytest.raises(LoginCancelled):
         parse_callback("http://h/cb?state=s&error=access_denied", state="s", account="a")
 

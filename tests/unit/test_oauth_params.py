@@ -15,6 +15,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from trayauth.cli.wording import line as cli_line
+from trayauth.cli.wording import step_of as cli_step
 from trayauth.domain.errors import (
     CredentialsRejected,
     LoginCancelled,
@@ -147,7 +149,7 @@ def test_callback_with_matching_state_gives_the_code() -> None:
 def test_callback_without_exactly_our_state_is_not_ours(url: str) -> None:
     with pytest.raises(oauth.StateMismatch) as info:
         parse(url)
-    assert "work" in info.value.message and "abc" not in info.value.line()
+    assert "work" in info.value.message and "abc" not in cli_line(info.value)
 
 
 def test_access_denied_is_a_cancellation_with_the_reason() -> None:
@@ -296,8 +298,8 @@ def test_invalid_grant_names_what_was_rejected(grant: str, wanted: str) -> None:
     assert isinstance(err, CredentialsRejected)
     assert err.message.startswith(f"work: {wanted} (")
     assert "invalid_grant" in err.message
-    assert err.hint == "run 'trayauth login work'"
-    assert "RT-123456" not in err.line(), "secrets are redacted"
+    assert cli_step(err) == "run 'trayauth login work'"
+    assert "RT-123456" not in cli_line(err), "secrets are redacted"
 
 
 @pytest.mark.parametrize(
@@ -316,7 +318,7 @@ def test_client_errors_are_about_the_client(status: int, body: Any) -> None:
 
 def test_scope_and_other_errors() -> None:
     err = oauth.token_error(response(400, {"error": "invalid_scope"}), account="work", grant="password")
-    assert isinstance(err, UsageError) and "scopes" in err.line()
+    assert isinstance(err, UsageError) and "scopes" in cli_line(err)
     err = oauth.token_error(
         response(500, {"error": "server_error", "error_description": "boom"}), account="w", grant="password"
     )

@@ -13,6 +13,8 @@ import tomli_w
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from trayauth.cli.wording import line as cli_line
+from trayauth.cli.wording import step_of as cli_step
 from trayauth.domain.errors import AccountExists, AccountNotFound, ConfigError, UsageError
 from trayauth.domain.model import Account
 from trayauth.storage.config import AppSettings, Config, ConfigStore, load_config, looks_secret
@@ -113,10 +115,10 @@ def test_duplicates_and_unknown_accounts(store: ConfigStore) -> None:
         store.add_account(Account("work", "sentiance"))
     with pytest.raises(AccountNotFound) as info:
         store.get_account("wrok")
-    assert "wrok" in info.value.message and "did you mean 'work'" in info.value.hint
+    assert "wrok" in info.value.message and "did you mean 'work'" in cli_step(info.value)
     with pytest.raises(AccountNotFound) as info:
         store.get_account("zzzzzz")
-    assert "trayauth list" in info.value.line()
+    assert "trayauth list" in cli_line(info.value)
     with pytest.raises(AccountNotFound):
         store.set_default("nobody")
     with pytest.raises(AccountNotFound):
@@ -146,8 +148,8 @@ def test_secret_settings_never_reach_the_file(store: ConfigStore, key: str) -> N
     before = store.path.read_bytes()
     with pytest.raises(UsageError) as info:
         store.add_account(Account("x", "sentiance", {"username": "a", key: "hunter2"}))
-    assert "secret" in info.value.message and "trayauth login" in info.value.hint
-    assert "hunter2" not in info.value.line()
+    assert "secret" in info.value.message and "trayauth login" in cli_step(info.value)
+    assert "hunter2" not in cli_line(info.value)
     with pytest.raises(UsageError):
         store.update_account_settings("w", {key: "hunter2"})
     assert store.path.read_bytes() == before
@@ -215,7 +217,7 @@ def test_a_broken_file_is_reported_in_one_line_and_never_rewritten(
     store.path.write_bytes(raw)
     with pytest.raises(ConfigError) as info:
         store.load()
-    line = info.value.line()
+    line = cli_line(info.value)
     assert str(store.path) in line and problem in line and "\n" not in line
     assert "hunter2" not in line
     mutations = [
@@ -289,7 +291,7 @@ def _load_or_config_error(path: Path) -> None:
     try:
         config = load_config(path)
     except ConfigError as exc:
-        line = exc.line()
+        line = cli_line(exc)
     else:
         assert isinstance(config, Config)
         return

@@ -14,6 +14,7 @@ import keyring.core
 import pytest
 from keyring.backend import KeyringBackend
 
+from trayauth.cli.wording import line as cli_line
 from trayauth.domain.errors import KeyringUnavailable, UsageError, VaultError
 from trayauth.storage.keystore import SERVICE, KeyLocation, KeyStore
 from trayauth.storage.paths import Paths
@@ -143,7 +144,7 @@ def test_an_unknown_storage_mode_is_a_usage_error(paths: Paths, monkeypatch: pyt
 def test_a_key_missing_from_the_keyring_is_an_error(paths: Paths) -> None:
     with pytest.raises(VaultError, match="missing from the keyring") as info:
         KeyStore(paths).load_key(VID)
-    assert "left untouched" in info.value.line()
+    assert "left untouched" in cli_line(info.value)
 
 
 def test_a_keyring_that_went_away_is_reported(paths: Paths, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -165,7 +166,7 @@ def test_forced_file_mode_without_the_file_says_where_to_look(
     monkeypatch.setenv("TRAYAUTH_KEY_STORAGE", "file")
     with pytest.raises(VaultError) as info:
         KeyStore(paths).load_key(VID)
-    assert "unset TRAYAUTH_KEY_STORAGE" in info.value.line()
+    assert "unset TRAYAUTH_KEY_STORAGE" in cli_line(info.value)
 
 
 def test_a_malformed_key_is_refused(paths: Paths) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from trayauth.cli.wording import line as cli_line
 from trayauth.domain.errors import TrayauthError
 from trayauth.storage.locks import AccountLock, account_lock_path
 from trayauth.storage.paths import Paths
@@ -37,7 +38,7 @@ def test_sync_lock_excludes_a_second_holder(paths: Paths) -> None:
         assert stat.S_IMODE(paths.locks_dir.stat().st_mode) == 0o700
         with pytest.raises(TrayauthError) as info, AccountLock(paths, "w", timeout=0.05):
             pass
-        assert info.value.line() == "another trayauth process is renewing w; try again"
+        assert cli_line(info.value) == "another trayauth process is renewing w; try again"
         with AccountLock(paths, "other", timeout=0.05):
             pass  # other accounts are not held up
     with AccountLock(paths, "w", timeout=0):

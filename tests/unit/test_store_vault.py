@@ -14,6 +14,7 @@ import keyring
 import keyring.core
 import pytest
 
+from trayauth.cli.wording import line as cli_line
 from trayauth.domain.errors import KeyringUnavailable, VaultError
 from trayauth.domain.model import TokenSet
 from trayauth.storage.keystore import SERVICE, KeyStore
@@ -127,7 +128,7 @@ def test_the_vault_is_unreadable_without_its_key(paths: Paths, tmp_path: Path) -
     vault = open_vault(paths)
     with pytest.raises(VaultError, match="missing from the keyring") as info:
         vault.entry("w")
-    assert "left untouched" in info.value.line()
+    assert "left untouched" in cli_line(info.value)
     with pytest.raises(VaultError):
         vault.update("other", lambda e: logged_in())
     assert paths.vault_file.read_bytes() == raw
@@ -142,7 +143,7 @@ def test_a_wrong_key_is_reported_and_the_vault_left_alone(paths: Paths) -> None:
     vault = open_vault(paths)
     with pytest.raises(VaultError, match="cannot be decrypted") as info:
         vault.read_all()
-    assert str(paths.vault_file) in info.value.line() and "untouched" in info.value.line()
+    assert str(paths.vault_file) in cli_line(info.value) and "untouched" in cli_line(info.value)
     with pytest.raises(VaultError):
         vault.update("w", lambda e: None)
     with pytest.raises(VaultError):
@@ -175,7 +176,7 @@ def test_a_damaged_vault_is_never_overwritten(paths: Paths, corrupt: object, pro
     vault = open_vault(paths)
     with pytest.raises(VaultError, match=problem) as info:
         vault.entry("w")
-    line = info.value.line()
+    line = cli_line(info.value)
     assert "\n" not in line and str(paths.vault_file) in line and "left untouched" in line
     with pytest.raises(VaultError):
         vault.update("w", lambda e: logged_in("new"))

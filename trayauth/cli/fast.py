@@ -47,10 +47,18 @@ def token_via_agent(name: str) -> Answer | int | None:
         )
         return NO_AGENT_EXIT
     if answer.token is None:
-        print(f"trayauth: {answer.error}", file=sys.stderr)
+        error = answer.error
+        if answer.next is not None:  # the error path may import more: only the token path is timed
+            from trayauth.cli.wording import line_from_wire
+
+            error = line_from_wire(str(error), answer.next)
+        print(f"trayauth: {error}", file=sys.stderr)
         return answer.exit_code
     if answer.warning:
-        print(f"trayauth: warning: {answer.warning}", file=sys.stderr)
+        from trayauth.cli.wording import renewal_warning_of
+
+        warning = renewal_warning_of(name, answer.warning, answer.warning_next, expired=answer.expired)
+        print(f"trayauth: warning: {warning}", file=sys.stderr)
     return answer
 
 

@@ -49,7 +49,7 @@ def exec_command(name: str, var: str, command: Sequence[str], protect: bool = Fa
     if not command:
         from trayauth.domain.errors import UsageError
 
-        raise UsageError("no command given", hint=f"usage: trayauth exec {name} -- COMMAND [ARG]...")
+        raise UsageError(f"no command given; usage: trayauth exec {name} -- COMMAND [ARG]...")
     grant = get_token(name, None, protect)
     _warn(grant)
     return integration.run(command, integration.variables(grant.token, var, grant.token_type))
@@ -144,7 +144,9 @@ def fast(argv: Sequence[str], *, protect: bool = False) -> int | None:
         from trayauth.domain.errors import TrayauthError
 
         if isinstance(exc, TrayauthError):
-            line = exc.line()
+            from trayauth.cli.wording import line as cli_line
+
+            line = cli_line(exc)
             _err(line if name in line else f"{name}: {line}")
             return exc.exit_code
         from trayauth.cli import debug_enabled

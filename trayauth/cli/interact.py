@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 
+from trayauth.cli import wording
 from trayauth.domain.errors import TrayauthError, UsageError
 from trayauth.domain.presets import Field, Preset
 from trayauth.domain.prompts import BrowserSignIn, DeviceCode, Question
@@ -24,7 +25,7 @@ def secret_fields_to_ask(preset: Preset, extra: Iterable[str]) -> list[Field]:
     if unknown:
         names = ", ".join(f.key for f in preset.secret_fields) or "none"
         raise UsageError(
-            f"{preset.id} has no secret field {', '.join(sorted(unknown))}", hint=f"its secrets: {names}"
+            f"{preset.id} has no secret field {', '.join(sorted(unknown))}; its secrets: {names}"
         )
     return [f for f in preset.secret_fields if f.required or f.key in wanted]
 
@@ -53,10 +54,7 @@ def match_stdin_lines(
             what = f"{len(values)} lines on stdin, but it takes at most {len(every)} secrets"
         else:
             what = f"{len(values)} secret line(s) on stdin do not match its secrets"
-        raise UsageError(
-            f"{account}: {what}",
-            hint=f"give one line per secret, in this order: {order}",
-        )
+        raise UsageError(f"{account}: {what}; give one line per secret, in this order: {order}")
     result: dict[str, str] = {}
     for fld, value in zip(chosen, values, strict=True):
         if not value and fld.required:
@@ -77,8 +75,8 @@ def read_secrets(
         return {}
     if not sys.stdin.isatty():
         raise UsageError(
-            f"{account}: no terminal to ask for the {fields[0].label.lower()}",
-            hint="pipe it in with --secret-stdin",
+            f"{account}: no terminal to ask for the {fields[0].label.lower()}; "
+            "pipe it in with --secret-stdin",
         )
     result: dict[str, str] = {}
     for field in fields:
@@ -100,8 +98,8 @@ def _stdin_text(account: str) -> str:
         return str(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise UsageError(
-            f"{account}: the secret on standard input is not UTF-8 text (byte {exc.start + 1})",
-            hint="pass the secret as UTF-8 (e.g. pipe it through 'iconv -t UTF-8')",
+            f"{account}: the secret on standard input is not UTF-8 text (byte {exc.start + 1}); "
+            "pass the secret as UTF-8 (e.g. pipe it through 'iconv -t UTF-8')",
         ) from None
 
 
@@ -207,7 +205,7 @@ class CliAsker:
             try:
                 question.submit_redirect(line)
             except TrayauthError as exc:
-                print(f"trayauth: {exc.line()}", file=sys.stderr, flush=True)
+                print(f"trayauth: {wording.line(exc)}", file=sys.stderr, flush=True)
 
         def reader() -> None:
             while not question.finished:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from trayauth.cli import handoff
+from trayauth.cli.wording import line, line_of, renewal_warning_of
 from trayauth.domain.errors import TrayauthError, UsageError
 
 if TYPE_CHECKING:
@@ -53,6 +54,7 @@ def _broker() -> Broker:
 
 def _async(broker: Broker, coro: Coroutine[Any, Any, T]) -> T:
     import asyncio  # deferred: ~50 ms, and a valid cached token needs no event loop
+
     async def runner() -> T:
         try:
             return await coro
@@ -92,7 +94,7 @@ def cmd_providers(args: argparse.Namespace) -> int:
         if p.overrides_builtin:
             err(f"note: {override_note(p)}")
     for exc in errors:
-        err(f"warning: {exc.line()}")
+        err(f"warning: {line(exc)}")
     return 0
 
 
@@ -122,11 +124,11 @@ def cmd_add(args: argparse.Namespace) -> int:
         field = known.get(key)
         if field is None:
             keys = ", ".join(f.key for f in preset.setting_fields)
-            raise UsageError(f"{preset.id} has no setting {key!r}", hint=f"its settings: {keys}")
+            raise UsageError(f"{preset.id} has no setting {key!r}; its settings: {keys}")
         if field.secret:
             raise UsageError(
-                f"{key} is a secret and never goes on the command line",
-                hint=f"'trayauth login {args.name}' asks for it",
+                f"{key} is a secret and never goes on the command line; "
+                f"'trayauth login {args.name}' asks for it"
             )
         if field.kind == "url" and value:
             check_url(value)
@@ -134,10 +136,8 @@ def cmd_add(args: argparse.Namespace) -> int:
         f.key for f in preset.setting_fields if f.required and not f.default and not settings.get(f.key)
     ]
     if missing:
-        raise UsageError(
-            f"{preset.id} needs {', '.join(missing)}",
-            hint=" ".join(f"--set {k}=…" for k in missing),
-        )
+        sets = " ".join(f"--set {k}=…" for k in missing)
+        raise UsageError(f"{preset.id} needs {', '.join(missing)}; {sets}")
     broker.add(Account(name=args.name, preset=preset.id, settings=settings))
     if args.default:
         broker.set_default(args.name)
@@ -181,9 +181,8 @@ def _print_token(broker: Broker, name: str, command: str) -> int:
         tokens = _async(broker, broker.token(name))
         view = broker.view(name)
         if view.error:
-            from trayauth.domain.notices import renewal_warning
-
-            err(f"warning: {renewal_warning(name, view.error, expired=view.state.value == 'expired')}")
+            expired = view.state.value == "expired"
+            err(f"warning: {renewal_warning_of(name, view.error, view.next_step, expired=expired)}")
     print(format_output(command, tokens.access_token))
     return 0
 
@@ -202,7 +201,7 @@ def _view_json(view: AccountView) -> dict[str, Any]:
         "expires_in": view.expires_in,
         "default": view.is_default,
         "renewable": view.renewable,
-        "error": view.error,
+        "error": None if view.error is None else line_of(view.error, view.next_step),
         "sign_in_by": iso(view.sign_in_by),
     }
 
@@ -222,7 +221,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             when = human_left(v.expires_in) if v.state.value != "logged_out" else "-"
             print(f"{v.name + mark:<20} {v.preset_id:<26} {v.state.value:<11} {when}")
             if v.error:
-                print(f"{'':<20} ! {v.error}")
+                print(f"{'':<20} ! {line_of(v.error, v.next_step)}")
             elif v.sign_in_by is not None and v.state.value != "expired":
                 print(f"{'':<20} ! no refresh token: sign in again by {iso(v.sign_in_by)}")
     if location is not None and location.fallback:
@@ -360,12 +359,12 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"invalid account name {name!r}: it contains control characters")
         return handler(args)
     except TrayauthError as exc:
-        line = exc.line()
+        text = line(exc)
         if isinstance(name, str) and not name.isprintable():
             name = repr(name)
-        if name and not re.search(rf"(^|[\s'\"]){re.escape(name)}($|[\s:'\",;])", line):
-            line = f"{name}: {line}"
-        err(line)
+        if name and not re.search(rf"(^|[\s'\"]){re.escape(name)}($|[\s:'\",;])", text):
+            text = f"{name}: {text}"
+        err(text)
         return exc.exit_code
     except KeyboardInterrupt:
         err("cancelled")

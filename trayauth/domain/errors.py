@@ -1,29 +1,47 @@
-"""The project's own error types.
+"""The project's own error types, each with a structured next step.
 
 Every failure a user can meet is one of these, so the CLI and the tray can show one clear line
-(``message``) plus what to do next (``hint``) and never a traceback. Messages must never carry a
-secret: callers redact before raising.
+and never a traceback. An error says *what* went wrong (``message``, plain words that fit both a
+terminal and a window) and *what to do next* as data (:class:`~trayauth.domain.steps.NextStep`):
+the CLI words a step as a command (``run 'trayauth login work'``, in ``trayauth.cli.wording``), the
+tray as a sentence or a button (``trayauth.ui.state.wording``). Nothing below those two layers
+writes either wording, so the tray never tells a GUI user to run a command, and no code branches
+on the text of a message.
+
+This module imports nothing at run time: errors are raised on the CLI's fast path. A class's
+default step is the *name* of a step kind, built into a ``NextStep`` when first asked for.
+
+Messages must never carry a secret: callers redact before raising.
 """
 
 from __future__ import annotations
 
+TYPE_CHECKING = False  # not typing's: errors are raised on the fast path, which never imports typing
+if TYPE_CHECKING:
+    from typing import ClassVar
+
+    from trayauth.domain.steps import NextStep
+
 
 class TrayauthError(Exception):
-    """Base class: a failure with a user-facing one-line message."""
+    """Base class: a failure with a user-facing one-line message and, where known, a next step."""
 
     exit_code = 1
-    default_hint = ""
+    default_step: ClassVar[str | None] = None  # a StepKind value (see the module's docstring)
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, next_step: NextStep | None = None) -> None:
         super().__init__(message)
         self.message = message
-        self.hint = self.default_hint if hint is None else hint
+        self._next_step = next_step
 
-    def line(self) -> str:
-        """The one line shown to a user: message, then what to do next."""
-        if self.hint:
-            return f"{self.message}; {self.hint}"
-        return self.message
+    @property
+    def next_step(self) -> NextStep | None:
+        """What to do next: the one given when raised, else the class's default, else None."""
+        if self._next_step is None and self.default_step is not None:
+            from trayauth.domain.steps import NextStep, StepKind
+
+            self._next_step = NextStep(StepKind(self.default_step))
+        return self._next_step
 
 
 class UsageError(TrayauthError):
@@ -35,7 +53,7 @@ class UsageError(TrayauthError):
 class ConfigError(TrayauthError):
     """The config file cannot be read; it is left untouched."""
 
-    default_hint = "fix or move the file by hand, it was not changed"
+    default_step = "fix_file"
 
 
 class PresetError(TrayauthError):
@@ -43,11 +61,11 @@ class PresetError(TrayauthError):
 
 
 class AccountNotFound(TrayauthError):
-    default_hint = "see 'trayauth list', or add it with 'trayauth add NAME PRESET'"
+    default_step = "pick_account"
 
 
 class AccountExists(TrayauthError):
-    default_hint = "pick another name, or 'trayauth remove' the old one first"
+    default_step = "pick_name"
 
 
 class VaultError(TrayauthError):
@@ -73,7 +91,9 @@ class LoginCancelled(TrayauthError):
 
 
 class LoginTimeout(TrayauthError):
-    default_hint = "run the login again and finish it in the browser sooner"
+    """A sign-in ran out of time (the browser, a device code, a code that died before its exchange)."""
+
+    default_step = "log_in_sooner"
 
 
 class NetworkError(TrayauthError):
@@ -84,15 +104,15 @@ class NetworkError(TrayauthError):
     """
 
     exit_code = 4
-    default_hint = "check the network and the account's base_url, then retry"
+    default_step = "check_network"
 
-    def __init__(self, message: str, *, hint: str | None = None, sent: bool = True) -> None:
-        super().__init__(message, hint=hint)
+    def __init__(self, message: str, *, next_step: NextStep | None = None, sent: bool = True) -> None:
+        super().__init__(message, next_step=next_step)
         self.sent = sent
 
 
 class RateLimited(NetworkError):
-    default_hint = "the provider is rate limiting; wait a minute and retry"
+    default_step = "wait"
 
 
 class ProviderError(TrayauthError):
@@ -102,7 +122,7 @@ class ProviderError(TrayauthError):
 
 
 class InsecureURL(UsageError):
-    default_hint = "use https://, plain http is allowed only to loopback addresses"
+    default_step = "use_https"
 
 
 class StorageError(TrayauthError):

@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from trayauth.domain.errors import PresetError, TrayauthError, UnsafeLocation, UsageError
 from trayauth.domain.options import OAuthOptions, Options, StaticOptions, StepsOptions, parse_options
+from trayauth.domain.steps import NextStep, StepKind
 
 RENEW_MODES = ("refresh", "relogin", "none")
 # The flow modules (trayauth.flows.<name>); listed here so loading a preset imports no flow code.
@@ -249,7 +250,7 @@ class PresetCatalog:
         if preset_id in self._cache:
             return self._cache[preset_id]
         if not _ID_RE.match(preset_id):
-            raise UsageError(f"unknown preset {preset_id!r}", hint="see 'trayauth providers'")
+            raise UsageError(f"unknown preset {preset_id!r}", next_step=NextStep.of(StepKind.PICK_PRESET))
         path = self.builtin / f"{preset_id}.toml"
         if self.user_dir is not None:
             user_file = self.user_dir / f"{preset_id}.toml"
@@ -263,7 +264,7 @@ class PresetCatalog:
                 self._cache[preset_id] = preset
                 return preset
         if not path.is_file():
-            raise UsageError(f"unknown preset {preset_id!r}", hint="see 'trayauth providers'")
+            raise UsageError(f"unknown preset {preset_id!r}", next_step=NextStep.of(StepKind.PICK_PRESET))
         preset = _read(path, "built-in")
         self._cache[preset_id] = preset
         return preset

@@ -15,8 +15,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable
 
-from trayauth.domain.errors import CredentialsRejected, LoginRequired, LoginTimeout
+from trayauth.domain.errors import LoginRequired, LoginTimeout
 from trayauth.domain.model import TokenSet
+from trayauth.domain.steps import NextStep
 from trayauth.flows import discovery, grants, idtoken, revocation
 from trayauth.flows.base import FlowContext
 from trayauth.net import loopback
@@ -27,7 +28,7 @@ from trayauth.protocol.revocation import RevocationResult
 async def login(ctx: FlowContext) -> TokenSet:
     if ctx.asker is None:  # before any network: background renewal never starts a browser sign-in
         raise LoginRequired(
-            f"{ctx.name}: signing in needs the browser", hint=f"run 'trayauth login {ctx.name}'"
+            f"{ctx.name}: signing in needs the browser", next_step=NextStep.log_in(ctx.name)
         )
     options = ctx.preset.oauth
     timeout = loopback.timeout_of(ctx)
@@ -99,10 +100,8 @@ async def _within(ctx: FlowContext, exchange: Awaitable[TokenSet], lifetime: flo
         return await asyncio.wait_for(exchange, lifetime)
     except TimeoutError:
         raise expired from None
-    except CredentialsRejected as exc:
-        if "expired" in exc.message.lower():
-            raise expired from None
-        raise
+    except oauth.GrantExpired:
+        raise expired from None
 
 
 async def refresh(ctx: FlowContext, tokens: TokenSet) -> TokenSet:

@@ -6,7 +6,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from trayauth.domain.errors import UsageError
+from trayauth.domain.errors import LoginRequired, UsageError
+from trayauth.domain.steps import NextStep
 
 if TYPE_CHECKING:
     from trayauth.domain.model import Account
@@ -52,7 +53,7 @@ class FlowContext:
         if not value:
             raise UsageError(
                 f"account {self.name!r} has no {key!r} setting",
-                hint=f"set it with 'trayauth add {self.name} {self.preset.id} --set {key}=…'",
+                next_step=NextStep.set_setting(self.name, self.preset.id, (key,)),
             )
         return value
 
@@ -62,11 +63,9 @@ class FlowContext:
     def require_secret(self, key: str) -> str:
         value = self.secret(key)
         if not value:
-            from trayauth.domain.errors import LoginRequired
-
             raise LoginRequired(
                 f"account {self.name!r} needs its {key} to log in",
-                hint=f"run 'trayauth login {self.name}'",
+                next_step=NextStep.log_in(self.name),
             )
         return value
 

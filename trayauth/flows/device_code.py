@@ -19,6 +19,7 @@ from typing import Any
 from trayauth.domain.errors import LoginCancelled, LoginRequired, LoginTimeout, NetworkError, ProviderError
 from trayauth.domain.model import TokenSet
 from trayauth.domain.prompts import DeviceCode
+from trayauth.domain.steps import NextStep
 from trayauth.flows import discovery, grants, idtoken, revocation
 from trayauth.flows.base import FlowContext
 from trayauth.net.http import check_url
@@ -93,7 +94,7 @@ async def _pause(ctx: FlowContext, seconds: float, cancelled: asyncio.Event) -> 
             with contextlib.suppress(asyncio.CancelledError):
                 await task
     if cancelled.is_set():
-        raise LoginCancelled(f"{ctx.name}: sign-in cancelled", hint="")
+        raise LoginCancelled(f"{ctx.name}: sign-in cancelled")
 
 
 async def _poll(
@@ -112,7 +113,7 @@ async def _poll(
         if ctx.clock() + interval >= auth.expires_at:
             raise LoginTimeout(
                 f"{ctx.name}: the code {auth.user_code} expired before it was approved",
-                hint=f"run 'trayauth login {ctx.name}' again and enter the new code sooner",
+                next_step=NextStep.log_in_sooner(ctx.name),
             )
         await _pause(ctx, interval, cancelled)
         body, headers = client.apply(form)
@@ -135,11 +136,11 @@ async def _poll(
             interval = min(interval + SLOW_DOWN_STEP, MAX_INTERVAL)
             continue
         if error == "access_denied":
-            raise LoginCancelled(f"{ctx.name}: sign-in was refused on the provider's page", hint="")
+            raise LoginCancelled(f"{ctx.name}: sign-in was refused on the provider's page")
         if error == "expired_token":
             raise LoginTimeout(
                 f"{ctx.name}: the code {auth.user_code} expired before it was approved",
-                hint=f"run 'trayauth login {ctx.name}' again and enter the new code sooner",
+                next_step=NextStep.log_in_sooner(ctx.name),
             )
         return oauth.parse_token_response(
             resp,
@@ -156,7 +157,7 @@ async def login(ctx: FlowContext) -> TokenSet:
     if asker is None:
         raise LoginRequired(
             f"{ctx.name}: signing in needs you to enter a code on the provider's page",
-            hint=f"run 'trayauth login {ctx.name}'",
+            next_step=NextStep.log_in(ctx.name),
         )
     ctx.require("client_id")
     endpoints = await discovery.endpoints(ctx, device=True, extras=True)

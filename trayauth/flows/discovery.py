@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from trayauth.domain.errors import ProviderError, UsageError
+from trayauth.domain.steps import NextStep
 from trayauth.net.http import check_url, describe_error, safe_url
 from trayauth.protocol.metadata import ServerMetadata, parse_metadata
 
@@ -67,7 +68,7 @@ def _validate(document: Mapping[str, Any], issuer: str, *, account: str, strict:
     if strict and (not isinstance(stated, str) or stated.rstrip("/") != issuer.rstrip("/")):
         raise ProviderError(
             f"{account}: the metadata at {safe_url(issuer)} is for another issuer",
-            hint="check the issuer setting (it must match the provider's exactly)",
+            next_step=NextStep.check_setting(account, ("issuer",)),
         )
 
 
@@ -97,7 +98,7 @@ async def metadata(ctx: FlowContext, issuer: str) -> dict[str, Any]:
         return document
     raise ProviderError(
         f"{ctx.name}: {safe_url(issuer)} publishes no OpenID Connect or OAuth metadata ({last})",
-        hint="check the issuer setting, or set authorize_url and token_url by hand",
+        next_step=NextStep.check_setting(ctx.name, ("issuer", "authorize_url", "token_url")),
     )
 
 
@@ -162,7 +163,7 @@ async def endpoints(
             need = " and ".join(repr(k) for k in wanted)
             raise UsageError(
                 f"account {ctx.name!r} needs an 'issuer' setting, or {need}",
-                hint=f"re-add it with 'trayauth add {ctx.name} {ctx.preset.id} --set issuer=…'",
+                next_step=NextStep.set_setting(ctx.name, ctx.preset.id, ("issuer",)),
             )
         meta = parse_metadata(await metadata(ctx, issuer))
         for key, value in found.items():
@@ -171,7 +172,7 @@ async def endpoints(
         if missing:
             raise ProviderError(
                 f"{ctx.name}: the metadata of {safe_url(issuer)} names no {', '.join(missing)}",
-                hint="set the endpoint by hand on the account",
+                next_step=NextStep.check_setting(ctx.name, tuple(k for k, v in found.items() if v is None)),
             )
     elif extras and issuer:
         try:

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from trayauth.domain.errors import LoginRequired, NetworkError
+from trayauth.domain.steps import NextStep
 from trayauth.flows import discovery, idtoken
 from trayauth.protocol.oauth import ClientAuth, auth_method, choose_scopes, parse_token_response
 
@@ -77,7 +78,7 @@ async def direct_grant(ctx: FlowContext, form: Mapping[str, str], *, grant: str)
 async def refresh_grant(ctx: FlowContext, tokens: TokenSet) -> TokenSet:
     """RFC 6749 §6, rotation-aware: a new refresh token replaces the old, none keeps the old."""
     if not tokens.refresh_token:
-        raise LoginRequired(f"{ctx.name}: there is no refresh token", hint=f"run 'trayauth login {ctx.name}'")
+        raise LoginRequired(f"{ctx.name}: there is no refresh token", next_step=NextStep.log_in(ctx.name))
     try:
         endpoints = await discovery.endpoints(ctx)
     except NetworkError as exc:

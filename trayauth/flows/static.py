@@ -10,6 +10,7 @@ from __future__ import annotations
 from trayauth.domain.errors import CredentialsRejected, PresetError, ProviderError, UsageError
 from trayauth.domain.model import TokenSet
 from trayauth.domain.options import StaticOptions
+from trayauth.domain.steps import NextStep, StepKind
 from trayauth.domain.tokens import bearer_token_problem, token_expiry
 from trayauth.flows import revocation
 from trayauth.flows.base import FlowContext
@@ -40,7 +41,9 @@ async def login(ctx: FlowContext) -> TokenSet:
         token = token[7:]
     problem = bearer_token_problem(token)
     if problem is not None:
-        raise UsageError(f"{ctx.name}: this token cannot be used: {problem}", hint="paste the token alone")
+        raise UsageError(
+            f"{ctx.name}: this token cannot be used: {problem}", next_step=NextStep.of(StepKind.PASTE_ALONE)
+        )
     verify = _options(ctx).verify
     if verify is not None:
         base = (ctx.setting("base_url") or "").rstrip("/")
@@ -54,7 +57,7 @@ async def login(ctx: FlowContext) -> TokenSet:
         if resp.status in (401, 403):
             raise CredentialsRejected(
                 f"{ctx.name}: the provider rejected this key ({describe_error(resp, [token])})",
-                hint="check the key and paste it again",
+                next_step=NextStep.of(StepKind.PASTE_AGAIN),
             )
         if not 200 <= resp.status < 300:
             raise ProviderError(f"{ctx.name}: checking the key failed ({describe_error(resp, [token])})")
@@ -63,7 +66,7 @@ async def login(ctx: FlowContext) -> TokenSet:
     if expires_at is not None and expires_at <= now:
         raise CredentialsRejected(
             f"{ctx.name}: this token has already expired (its exp claim is in the past)",
-            hint="get a fresh token from the provider and paste that",
+            next_step=NextStep.of(StepKind.PASTE_NEW),
         )
     return TokenSet(access_token=token, expires_at=expires_at, obtained_at=now)
 

@@ -27,9 +27,11 @@ from typing import Any
 from trayauth.domain.errors import CredentialsRejected, LoginRequired, PresetError, ProviderError
 from trayauth.domain.model import TokenSet
 from trayauth.domain.options import StepRequest, StepsOptions
+from trayauth.domain.steps import NextStep
 from trayauth.flows import revocation
 from trayauth.flows.base import FlowContext
 from trayauth.net.http import HttpResponse, describe_error, safe_url
+from trayauth.protocol.oauth import error_code
 from trayauth.protocol.responses import DEFAULT_RESPONSE, lookup, token_from_response
 from trayauth.protocol.revocation import RevocationResult
 
@@ -96,18 +98,18 @@ async def _send(
 def _fail(ctx: FlowContext, resp: HttpResponse, secrets: list[str], *, refreshing: bool) -> Exception:
     detail = describe_error(resp, secrets)
     rejected = resp.status in (401, 403) or (
-        resp.status == 400 and ("invalid_grant" in detail or "invalid_client" in detail)
+        resp.status == 400 and error_code(resp) in ("invalid_grant", "invalid_client")
     )
     if refreshing and (rejected or resp.status == 400):
         return LoginRequired(
             f"{ctx.name}: the provider refused to renew the session ({detail})",
-            hint=f"run 'trayauth login {ctx.name}'",
+            next_step=NextStep.log_in(ctx.name),
         )
     if rejected:
         what = "password" if ctx.preset.field("password") else "credentials"
         return CredentialsRejected(
             f"{ctx.name}: wrong {what} or username ({detail})",
-            hint=f"check them and run 'trayauth login {ctx.name}' again",
+            next_step=NextStep.log_in(ctx.name, check=("username", what)),
         )
     return ProviderError(f"{ctx.name}: {safe_url(resp.url)} failed ({detail})")
 
@@ -154,7 +156,7 @@ async def refresh(ctx: FlowContext, tokens: TokenSet) -> TokenSet:
     if step is None:
         raise PresetError(f"preset {ctx.preset.id!r} renews by refresh but has no [options.refresh]")
     if not tokens.refresh_token:
-        raise LoginRequired(f"{ctx.name}: there is no refresh token", hint=f"run 'trayauth login {ctx.name}'")
+        raise LoginRequired(f"{ctx.name}: there is no refresh token", next_step=NextStep.log_in(ctx.name))
     variables = _variables(ctx)
     variables["refresh_token"] = tokens.refresh_token
     new = await _run(ctx, [step], variables, refreshing=True)

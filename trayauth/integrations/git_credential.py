@@ -88,4 +88,4 @@ def _usage_error(message: str, hint: str | None = None) -> Exception:
     """A UsageError, imported only when one is raised: these modules are on the CLI's fast path."""
     from trayauth.domain.errors import UsageError
 
-    return UsageError(message, hint=hint)
+    return UsageError(f"{message}; {hint}" if hint else message)

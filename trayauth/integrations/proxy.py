@@ -236,9 +236,10 @@ def _is_unix(sock: object) -> bool:
 
 
 def _line(exc: BaseException) -> str:
+    from trayauth.cli.wording import line
     from trayauth.domain.errors import TrayauthError
 
-    return exc.line() if isinstance(exc, TrayauthError) else f"internal error ({exc.__class__.__name__})"
+    return line(exc) if isinstance(exc, TrayauthError) else f"internal error ({exc.__class__.__name__})"
 
 
 async def _next_event(conn: h11.Connection, reader: asyncio.StreamReader) -> object:
@@ -314,9 +315,7 @@ def upstream_of(account: str) -> str:
         (f.default for f in preset.fields if f.key == "base_url" and f.default), ""
     )
     if not base:
-        raise UsageError(
-            f"{account} has no base_url", hint="the proxy forwards only to the account's base_url"
-        )
+        raise UsageError(f"{account} has no base_url; the proxy forwards only to the account's base_url")
     check_url(base)
     parts = urlsplit(base)
     return f"{parts.scheme}://{parts.netloc}{parts.path}"

@@ -45,7 +45,7 @@ def agent_error(message: str, exit_code: int) -> Exception:
     the error classes."""
     from trayauth.domain.errors import TrayauthError
 
-    error = TrayauthError(message, hint="")
+    error = TrayauthError(message)
     error.exit_code = exit_code
     return error
 
@@ -72,13 +72,21 @@ def from_agent(name: str, renew: str | None = None) -> Grant | None:
                 1,
             )
         return None
-    return grant_of(answer)
+    return grant_of(answer, name)
 
 
-def grant_of(answer: Answer) -> Grant:
+def grant_of(answer: Answer, name: str) -> Grant:
     if answer.token is None:
-        raise agent_error(answer.error or "the tray could not give a token", answer.exit_code or 1)
-    return Grant(answer.token, answer.token_type, answer.expires_at, answer.warning)
+        from trayauth.cli.wording import line_from_wire  # the error path only: the token path stays light
+
+        error = line_from_wire(answer.error or "the tray could not give a token", answer.next)
+        raise agent_error(error, answer.exit_code or 1)
+    warning = None
+    if answer.warning:
+        from trayauth.cli.wording import renewal_warning_of
+
+        warning = renewal_warning_of(name, answer.warning, answer.warning_next, expired=answer.expired)
+    return Grant(answer.token, answer.token_type, answer.expires_at, warning)
 
 
 def direct(name: str, renew: str | None = None) -> Grant:
@@ -105,7 +113,12 @@ def direct(name: str, renew: str | None = None) -> Grant:
 
         tokens = asyncio.run(fetch())
     view = broker.view(name)
-    warning = f"{name}: {view.error} (the current token is still valid)" if view.error else None
+    from trayauth.cli.wording import renewal_warning_of
+    from trayauth.domain.model import State
+
+    warning = None
+    if view.error:
+        warning = renewal_warning_of(name, view.error, view.next_step, expired=view.state is State.EXPIRED)
     return Grant(tokens.access_token, tokens.token_type, tokens.expires_at, warning)
 
 
@@ -115,10 +128,11 @@ def refuse_if_asking(root: Path, name: str) -> None:
 
     if ConsentStore(root).asks(name):
         from trayauth.domain.consent import ConsentDenied
+        from trayauth.domain.steps import NextStep, StepKind
 
         raise ConsentDenied(
             f"{name} asks before handing out its token, and only the tray can ask",
-            hint="start the tray ('trayauth'), then try again",
+            next_step=NextStep.of(StepKind.START_TRAY),
         )
 
 

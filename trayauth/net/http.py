@@ -24,6 +24,7 @@ import httpx
 
 from trayauth import __version__, faultpoints
 from trayauth.domain.errors import InsecureURL, NetworkError, ProviderError, RateLimited, UsageError
+from trayauth.domain.steps import NextStep, StepKind
 
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 30.0
@@ -94,7 +95,9 @@ def check_url(url: str, *, resolve: Resolver | None = resolve_host) -> None:
         parts = urlsplit(url)
         host = parts.hostname or ""
     except ValueError:
-        raise InsecureURL(f"{safe_url(url)!r} is not a valid URL", hint="check the setting") from None
+        raise InsecureURL(
+            f"{safe_url(url)!r} is not a valid URL", next_step=NextStep.check_setting()
+        ) from None
     if parts.scheme == "https" and host:
         return
     if parts.scheme == "http" and host and is_loopback_host(host):
@@ -107,7 +110,7 @@ def check_url(url: str, *, resolve: Resolver | None = resolve_host) -> None:
             return
         raise InsecureURL(problem)
     if parts.scheme not in ("http", "https") or not host:
-        raise InsecureURL(f"{safe_url(url)!r} is not an http(s) URL", hint="check the setting")
+        raise InsecureURL(f"{safe_url(url)!r} is not an http(s) URL", next_step=NextStep.check_setting())
     raise InsecureURL(f"refusing to send credentials over plain http to {host}")
 
 
@@ -170,7 +173,7 @@ class HttpResponse:
             kind = self.content_type or "no content type"
             raise ProviderError(
                 f"{safe_url(self.url)} answered HTTP {self.status} with something that is not JSON ({kind})",
-                hint="check the base_url; the provider may be down",
+                next_step=NextStep.of(StepKind.CHECK_PROVIDER),
             ) from None
 
     def json_object(self) -> dict[str, Any]:
@@ -310,6 +313,7 @@ class HttpPolicy:
                 raise RateLimited(
                     f"{where} is {what}: HTTP {resp.status} after {attempt + 1} "
                     f"attempt{'s' if attempt else ''}{after}",
+                    next_step=NextStep.wait(self.clock() + delay if hinted is not None else None),
                     sent=False,
                 )
             self.waited.append(delay)
@@ -332,7 +336,7 @@ class HttpPolicy:
         except TimeoutError:
             raise NetworkError(
                 f"{where} did not finish answering within {self.deadline:g} s",
-                hint="the provider is too slow or stuck; retry later",
+                next_step=NextStep.of(StepKind.RETRY_LATER),
             ) from None
 
     async def _pinned(self, url: str, headers: Mapping[str, str] | None) -> tuple[str, dict[str, str]]:
@@ -378,7 +382,7 @@ class HttpPolicy:
         except (TypeError, ValueError) as exc:  # a preset's body or header that HTTP cannot carry
             raise UsageError(
                 f"cannot make the request to {where}: {_reason(exc, secrets)}",
-                hint="check the account's settings and its preset",
+                next_step=NextStep.of(StepKind.CHECK_PRESET),
             ) from None
         faultpoints.reached("http:before_send")
         try:

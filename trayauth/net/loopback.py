@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 
 from trayauth.domain.errors import LoginCancelled, LoginRequired, LoginTimeout, TrayauthError
 from trayauth.domain.prompts import BrowserSignIn
+from trayauth.domain.steps import NextStep
 from trayauth.protocol.oauth import StateMismatch
 
 if TYPE_CHECKING:
@@ -158,7 +159,7 @@ class LoopbackRedirect(Generic[T]):
 
     def cancel(self) -> None:
         if not self._claimed:
-            self._settle(LoginCancelled(f"{self.account}: sign-in cancelled", hint=""))
+            self._settle(LoginCancelled(f"{self.account}: sign-in cancelled"))
 
     async def wait(self, timeout: float) -> T:
         if self._future is None:
@@ -332,7 +333,7 @@ async def sign_in(
     asker = ctx.asker
     if asker is None:
         raise LoginRequired(
-            f"{ctx.name}: signing in needs the browser", hint=f"run 'trayauth login {ctx.name}'"
+            f"{ctx.name}: signing in needs the browser", next_step=NextStep.log_in(ctx.name)
         )
     async with LoopbackRedirect(validate, account=ctx.name) as redirect:
         url = authorize_url(redirect.redirect_uri)

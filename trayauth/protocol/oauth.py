@@ -23,6 +23,7 @@ from trayauth.domain.errors import (
     TrayauthError,
     UsageError,
 )
+from trayauth.domain.steps import NextStep, StepKind
 from trayauth.net.http import HttpResponse, describe_error, safe_url
 from trayauth.protocol.responses import DEFAULT_RESPONSE, token_from_response
 
@@ -46,7 +47,6 @@ _OUR_AUTHORIZE_PARAMS = frozenset(
     }
 )
 OFFLINE_ACCESS = "offline_access"
-SCOPES_HINT = "change the account's scopes setting (--set scopes=…) to scopes the provider offers"
 
 
 class StateMismatch(UsageError):
@@ -192,7 +192,7 @@ def parse_callback(
     if len(states) != 1 or not _equal(states[0], state):
         raise StateMismatch(
             f"{account}: that redirect does not belong to this sign-in (its state does not match)",
-            hint="paste the address the browser was sent to after you approved, or finish in the browser",
+            next_step=NextStep.of(StepKind.PASTE_REDIRECT),
         )
     errors = params.get("error", [])
     if errors:
@@ -200,10 +200,11 @@ def parse_callback(
         detail = _clean(params.get("error_description", [""])[0], 200)
         said = f"{code}: {detail}" if detail else code
         if code == "access_denied":
-            raise LoginCancelled(f"{account}: sign-in was refused in the browser ({said})", hint="")
+            raise LoginCancelled(f"{account}: sign-in was refused in the browser ({said})")
         if code == "invalid_scope":
             raise UsageError(
-                f"{account}: the provider refused the requested scopes ({said})", hint=SCOPES_HINT
+                f"{account}: the provider refused the requested scopes ({said})",
+                next_step=NextStep.check_setting(account, ("scopes",)),
             )
         raise ProviderError(f"{account}: the provider answered the sign-in with an error ({said})")
     check_iss(params.get("iss", []), issuer=issuer, required=iss_required, account=account)
@@ -271,6 +272,19 @@ def auth_method(option: object, supported: Sequence[str]) -> str:
 # ---- token answers ---------------------------------------------------------------------------
 
 
+class GrantExpired(CredentialsRejected):
+    """``invalid_grant`` whose description says the grant (a code, a device code) expired."""
+
+
+def _says_expired(resp: HttpResponse) -> bool:
+    try:
+        data = resp.json()
+    except ProviderError:
+        return False
+    description = data.get("error_description") if isinstance(data, dict) else None
+    return isinstance(description, str) and "expired" in description.lower()
+
+
 def error_code(resp: HttpResponse) -> str | None:
     """RFC 6749 §5.2 ``error`` of an answer, if it has one."""
     try:
@@ -296,19 +310,23 @@ def token_error(
     """One clear line for a failed token request (RFC 6749 §5.2)."""
     code = error_code(resp)
     detail = describe_error(resp, secrets)
-    login = f"run 'trayauth login {account}'"
     if code == "invalid_grant":
-        return CredentialsRejected(
-            f"{account}: {_REJECTED.get(grant, 'the grant was rejected')} ({detail})", hint=login
+        # RFC 6749 has no code for "expired": the server's description is all there is. It is
+        # read here, once, at the protocol boundary, so flows branch on a type, not on text.
+        kind = GrantExpired if _says_expired(resp) else CredentialsRejected
+        return kind(
+            f"{account}: {_REJECTED.get(grant, 'the grant was rejected')} ({detail})",
+            next_step=NextStep.log_in(account),
         )
     if code in ("invalid_client", "unauthorized_client") or (code is None and resp.status == 401):
         return CredentialsRejected(
             f"{account}: the provider rejected the client id or client secret ({detail})",
-            hint=f"check the account's client_id and client secret, then {login}",
+            next_step=NextStep.log_in(account, check=("client_id", "client_secret")),
         )
     if code == "invalid_scope":
         return UsageError(
-            f"{account}: the provider refused the requested scopes ({detail})", hint=SCOPES_HINT
+            f"{account}: the provider refused the requested scopes ({detail})",
+            next_step=NextStep.check_setting(account, ("scopes",)),
         )
     if code == "unsupported_grant_type":
         return ProviderError(f"{account}: the provider does not offer this kind of sign-in here ({detail})")

@@ -24,6 +24,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from trayauth.client import MAX_MESSAGE, PROTOCOL, socket_path
+from trayauth.domain.model import State
 
 if TYPE_CHECKING:
     import asyncio
@@ -319,11 +320,14 @@ class AgentServer:
                     tokens = await self.broker.refresh(name)
             view = self.broker.view(name)
         except TrayauthError as exc:
-            text = exc.line()
+            text = exc.message
             label = name if name.isprintable() else repr(name)  # the error stays one line
             if label not in text:
                 text = f"{label}: {text}"
-            return {"ok": False, "error": text, "exit_code": exc.exit_code}
+            reply: dict[str, Any] = {"ok": False, "error": text, "exit_code": exc.exit_code}
+            if exc.next_step is not None:
+                reply["next"] = exc.next_step.to_dict()  # the CLI words it as a command
+            return reply
         except Exception as exc:  # a bug must not take the tray down, nor leak details
             return {
                 "ok": False,
@@ -332,16 +336,15 @@ class AgentServer:
             }
         if self.gate is not None and requester is not None:
             self.gate.record(name, requester, "given", how)
-        warning = None
-        if view.error:
-            from trayauth.domain.model import State
-            from trayauth.domain.notices import renewal_warning
-
-            warning = renewal_warning(name, view.error, expired=view.state == State.EXPIRED)
-        return {
+        answer: dict[str, Any] = {
             "ok": True,
             "token": tokens.access_token,
             "token_type": tokens.token_type,
             "expires_at": tokens.expires_at,
-            "warning": warning,
+            "warning": view.error,  # the last renewal failed: the CLI says so with this
         }
+        if view.error and view.next_step is not None:
+            answer["warning_next"] = view.next_step.to_dict()
+        if view.error and view.state is State.EXPIRED:
+            answer["expired"] = True  # the CLI warns that the token may be refused
+        return answer

@@ -24,8 +24,10 @@ from trayauth.domain.errors import (
     TrayauthError,
     UsageError,
 )
+from trayauth.domain.events import AccountEvent, EventKind
 from trayauth.domain.model import Account, State, TokenSet
 from trayauth.domain.presets import Preset, PresetCatalog
+from trayauth.domain.steps import NextStep, StepKind
 from trayauth.domain.tokens import (
     Inspection,
     assume_expiry,
@@ -67,13 +69,7 @@ class AccountView:
     renew_at: float | None = None
     # When the user must sign in again because this session cannot renew itself (no refresh token).
     sign_in_by: float | None = None
-
-
-@dataclass(frozen=True)
-class BrokerEvent:
-    kind: str
-    account: str
-    message: str = ""
+    next_step: NextStep | None = None  # what to do about ``error``, as data
 
 
 class Broker:
@@ -90,12 +86,12 @@ class Broker:
         self.clock = clock
         self._http = http
         self._locks: dict[str, asyncio.Lock] = {}
-        self._listeners: list[Callable[[BrokerEvent], None]] = []
+        self._listeners: list[Callable[[AccountEvent], None]] = []
         self._renewing: set[str] = set()
         self.logout_deadline = 5.0  # seconds a logout may wait for the provider to revoke
         # Failures that could not be written to the vault (a full disk, a read-only folder):
         # shown on the account from memory until a write succeeds again.
-        self._unsaved_errors: dict[str, str] = {}
+        self._unsaved_errors: dict[str, tuple[str, NextStep | None]] = {}
 
     @classmethod
     def open(cls, config_dir: Path | None = None, **kwargs: object) -> Broker:
@@ -120,7 +116,7 @@ class Broker:
         if self._http is not None:
             await self._http.aclose()
 
-    def subscribe(self, callback: Callable[[BrokerEvent], None]) -> Callable[[], None]:
+    def subscribe(self, callback: Callable[[AccountEvent], None]) -> Callable[[], None]:
         self._listeners.append(callback)
 
         def unsubscribe() -> None:
@@ -129,8 +125,7 @@ class Broker:
 
         return unsubscribe
 
-    def _emit(self, kind: str, account: str, message: str = "") -> None:
-        event = BrokerEvent(kind, account, message)
+    def publish(self, event: AccountEvent) -> None:
         for listener in list(self._listeners):
             listener(event)
 
@@ -166,10 +161,10 @@ class Broker:
             sign_in_by = session_ends_at(preset.renew, renewable, entry.tokens)
         except TrayauthError as exc:
             provider, interactive, renewable, sign_in_by = account.preset, False, False, None
-            entry = replace(entry, last_error=exc.message)
+            entry = replace(entry, last_error=exc.message, last_step=exc.next_step)
         unsaved = self._unsaved_errors.get(account.name)
         if unsaved is not None:
-            entry = replace(entry, last_error=unsaved)
+            entry = replace(entry, last_error=unsaved[0], last_step=unsaved[1])
         tokens = entry.tokens
         state = state_of(tokens, now, error=entry.last_error)
         expires_at = tokens.expires_at if tokens else None
@@ -181,6 +176,7 @@ class Broker:
             expires_at=expires_at,
             expires_in=None if expires_at is None else max(0, int(expires_at - now)),
             error=entry.last_error,
+            next_step=entry.last_step if entry.last_error else None,
             is_default=account.name == default,
             renewable=renewable,
             interactive=interactive,
@@ -224,26 +220,26 @@ class Broker:
         self.account(name)
         tokens = self.store.vault.entry(name).tokens
         if tokens is None:
-            raise LoginRequired(f"{name} is not logged in", hint=f"run 'trayauth login {name}'")
+            raise LoginRequired(f"{name} is not logged in", next_step=NextStep.log_in(name))
         return inspect_token(tokens)
 
     # ---- configuration --------------------------------------------------------------------
 
     def add(self, account: Account) -> None:
         self.store.config.add_account(account)
-        self._emit("added", account.name)
+        self.publish(AccountEvent(EventKind.ADDED, account.name))
 
     def remove(self, name: str) -> None:
         self.store.config.get_account(name)
         self.store.vault.remove(name)
         self.store.config.remove_account(name)
-        self._emit("removed", name)
+        self.publish(AccountEvent(EventKind.REMOVED, name))
 
     def set_default(self, name: str | None) -> None:
         if name is not None:
             self.store.config.get_account(name)
         self.store.config.set_default(name)
-        self._emit("changed", name or "")
+        self.publish(AccountEvent(EventKind.CHANGED, name or ""))
 
     # ---- tokens ---------------------------------------------------------------------------
 
@@ -311,15 +307,14 @@ class Broker:
             ):
                 return tokens
             self._renewing.add(name)
-            self._emit("renewing", name)
+            self.publish(AccountEvent(EventKind.RENEWING, name))
             try:
                 new = await self._renew_locked(account, preset, entry, load_flow(preset.flow))
             except TrayauthError as exc:
-                message = exc.line()
-                await self._record_error(name, message)
+                await self._record_error(name, exc.message, exc.next_step)
                 still_valid = tokens is not None and (tokens.expires_at is None or tokens.expires_at > now)
-                kind = "login_needed" if isinstance(exc, LoginRequired) else "renew_failed"
-                self._emit(kind, name, message)
+                kind = EventKind.LOGIN_NEEDED if isinstance(exc, LoginRequired) else EventKind.RENEW_FAILED
+                self.publish(AccountEvent.failure(kind, name, exc))
                 if still_valid and not force and tokens is not None:
                     return tokens
                 raise
@@ -331,13 +326,13 @@ class Broker:
                 # Renewing again at once would get the same answer: say so; the scheduler backs off.
                 message = (
                     f"{name}: the provider's new token is already due for renewal "
-                    f"({'expired' if left <= 0 else f'{int(left)} s left'} on arrival); "
-                    "check that this computer's clock is right"
+                    f"({'expired' if left <= 0 else f'{int(left)} s left'} on arrival)"
                 )
-                await self._record_error(name, message)
-                self._emit("renew_failed", name, message)
+                step = NextStep.of(StepKind.CHECK_CLOCK)
+                await self._record_error(name, message, step)
+                self.publish(AccountEvent(EventKind.RENEW_FAILED, name, message, step))
                 return new
-            self._emit("renewed", name)
+            self.publish(AccountEvent(EventKind.RENEWED, name))
             return new
 
     async def _renew_locked(
@@ -353,7 +348,7 @@ class Broker:
         if spent and (not can_relogin or preset.interactive):
             raise LoginRequired(
                 f"{name}: the last renewal was interrupted and its refresh token may be spent",
-                hint=f"run 'trayauth login {name}'",
+                next_step=NextStep.log_in(name),
             )
         if preset.renew == "refresh" and tokens is not None and tokens.refresh_token and not spent:
             if rotating:
@@ -379,7 +374,7 @@ class Broker:
                         refresh_in_flight=False,
                     ),
                 )
-                raise LoginRequired(exc.message, hint=f"run 'trayauth login {name}'") from None
+                raise LoginRequired(exc.message, next_step=NextStep.log_in(name)) from None
             except LoginRequired:
                 await self._update(
                     name,
@@ -407,7 +402,7 @@ class Broker:
                 raise LoginRequired(
                     f"{name}: the provider renewed the session but the new tokens could not be saved "
                     f"({exc.message}); the old refresh token is spent",
-                    hint=f"{exc.hint}, then run 'trayauth login {name}'" if exc.hint else "",
+                    next_step=NextStep.log_in(name),
                 ) from None
             faultpoints.reached("refresh:stored")
             return new
@@ -419,11 +414,11 @@ class Broker:
         if still_valid and preset.renew == "none" and tokens is not None:
             return tokens
         if tokens is None:
-            raise LoginRequired(f"{name} is not logged in", hint=f"run 'trayauth login {name}'")
+            raise LoginRequired(f"{name} is not logged in", next_step=NextStep.log_in(name))
         expired = tokens.expires_at is not None and tokens.expires_at <= self.clock()
         raise LoginRequired(
             f"{name}: the token {'expired' if expired else 'is about to expire'} and cannot renew itself",
-            hint=f"run 'trayauth login {name}'",
+            next_step=NextStep.log_in(name),
         )
 
     async def _update(self, name: str, fn: Callable[[VaultEntry], VaultEntry | None]) -> None:
@@ -467,19 +462,19 @@ class Broker:
         self._unsaved_errors.pop(name, None)
         return stored
 
-    async def _record_error(self, name: str, message: str) -> None:
+    async def _record_error(self, name: str, message: str, step: NextStep | None) -> None:
         """Keep the failure on the account; where the vault cannot be written (the very failure,
         often), keep it in memory so the account still says why, instead of failing again."""
         try:
-            await self._update(name, lambda e: replace(e, last_error=message))
+            await self._update(name, lambda e: replace(e, last_error=message, last_step=step))
         except StorageError:
-            self._unsaved_errors[name] = message
+            self._unsaved_errors[name] = (message, step)
         else:
             self._unsaved_errors.pop(name, None)
 
-    def note_error(self, name: str, message: str) -> None:
+    def note_error(self, name: str, message: str, step: NextStep | None = None) -> None:
         """Show a failure on the account without writing (a background task's unexpected error)."""
-        self._unsaved_errors[name] = message
+        self._unsaved_errors[name] = (message, step)
 
     async def login(
         self,
@@ -500,10 +495,9 @@ class Broker:
             if f.required and not account.settings.get(f.key) and not f.default
         ]
         if missing:
-            keys = " ".join(f"--set {k}=…" for k in missing)
             raise UsageError(
                 f"{name} lacks required settings: {', '.join(missing)}",
-                hint=f"remove and re-add it with 'trayauth add {name} {preset.id} {keys}'",
+                next_step=NextStep.set_setting(name, preset.id, tuple(missing)),
             )
         flow = load_flow(preset.flow)
         clean = {k: v for k, v in secrets.items() if v}
@@ -512,12 +506,12 @@ class Broker:
             try:
                 tokens = await flow.login(ctx)
             except TrayauthError as exc:
-                self._emit("login_failed", name, exc.line())
+                self.publish(AccountEvent.failure(EventKind.LOGIN_FAILED, name, exc))
                 raise
             kept = clean if preset.keep_secrets else {}
             tokens = await self._store_tokens(name, preset, tokens, keep_secrets=kept)
         self.store.touch(name)
-        self._emit("logged_in", name)
+        self.publish(AccountEvent(EventKind.LOGGED_IN, name))
         return tokens
 
     async def logout(self, name: str) -> RevocationResult:
@@ -534,7 +528,7 @@ class Broker:
         async with self._lock(name), AccountLock(self.store.paths, name):
             entry = self.store.vault.entry(name)
             self.store.vault.remove(name)
-        self._emit("logged_out", name)
+        self.publish(AccountEvent(EventKind.LOGGED_OUT, name))
         ctx = self._context(account, preset, entry.secrets)
         return await revoke_within(load_flow(preset.flow), ctx, entry.tokens, deadline=self.logout_deadline)
 

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 
 from trayauth.domain.consent import ConsentDenied, ConsentQuestion, Decision, Requester
+from trayauth.domain.steps import NextStep, StepKind
 from trayauth.storage.consent import ConsentStore
 
 ASK_TIMEOUT = 60.0  # below the CLI's own wait for the agent (client.TOKEN_TIMEOUT)
@@ -46,7 +47,7 @@ class ConsentGate:
             self.record(account, requester, "denied", "asked")
             raise ConsentDenied(
                 f"{account}: you denied {_who(requester)} this token in the tray",
-                hint="ask again and choose Allow, or turn off 'Ask before handing out' in Settings",
+                next_step=NextStep.of(StepKind.ALLOW_IN_TRAY, account=account),
             )
         if decision is Decision.ALWAYS:
             self.store.remember(account, requester.program, requester.describe())
@@ -59,7 +60,7 @@ class ConsentGate:
             self.record(account, requester, "denied", "nobody to ask")
             raise ConsentDenied(
                 f"{account} asks before handing out its token, and this tray has no window to ask in",
-                hint="run the tray on a desktop, or turn off 'Ask before handing out' for it",
+                next_step=NextStep.of(StepKind.CONSENT_NEEDS_DESKTOP, account=account),
             )
         # One dialog for a program's burst of requests (a script calling `trayauth token` in a
         # loop): they wait on the same answer.
@@ -90,7 +91,7 @@ class ConsentGate:
             self.record(account, requester, "timed_out", "asked")
             raise ConsentDenied(
                 f"{account}: nobody answered the tray's question in {int(self.timeout)} s",
-                hint="answer the question in the tray when it appears",
+                next_step=NextStep.of(StepKind.ANSWER_IN_TRAY, account=account),
             ) from None
 
     def record(self, account: str, requester: Requester, outcome: str, how: str = "") -> None:

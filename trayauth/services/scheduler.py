@@ -16,7 +16,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from trayauth.domain.errors import LoginRequired, TrayauthError
+from trayauth.domain.events import AccountEvent, EventKind
 from trayauth.domain.model import State
+from trayauth.domain.steps import NextStep
 from trayauth.domain.tokens import needs_renewal
 from trayauth.services.broker import AccountView, Broker
 
@@ -52,7 +54,7 @@ class RenewalScheduler:
         self.notify_lead = notify_lead
         self._wake = asyncio.Event()
         self._failures: dict[str, _Failure] = {}
-        self._announced: set[tuple[str, str, float]] = set()
+        self._announced: set[tuple[str, EventKind, float]] = set()
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._wait = wait or _wait_event
         self._last_look: float | None = None
@@ -83,7 +85,7 @@ class RenewalScheduler:
         try:
             views = self.broker.accounts()
         except Exception as exc:  # a vault or config that cannot be read now: look again later
-            self._say("", _line(exc))
+            self._say("", _problem(exc).message)
             return self.max_sleep
         next_at = now + self.max_sleep
         started = 0
@@ -129,9 +131,9 @@ class RenewalScheduler:
         if view.renewable or view.expires_at is None or view.state == State.LOGGED_OUT:
             return
         if now >= view.expires_at:
-            kind = "expired"
+            kind = EventKind.EXPIRED
         elif now >= view.expires_at - self.notify_lead():
-            kind = "expiring"
+            kind = EventKind.EXPIRING
         else:
             return
         key = (view.name, kind, view.expires_at)
@@ -139,12 +141,12 @@ class RenewalScheduler:
             return
         self._announced.add(key)
         message = (
-            f"{view.name}: the token expired and cannot renew itself; log in again"
-            if kind == "expired"
+            f"{view.name}: the token expired and cannot renew itself"
+            if kind is EventKind.EXPIRED
             else f"{view.name}: the token expires in {max(0, int(view.expires_at - now)) // 60} min "
             "and cannot renew itself"
         )
-        self.broker._emit(kind, view.name, message)
+        self.broker.publish(AccountEvent(kind, view.name, message, NextStep.log_in(view.name)))
 
     async def _renew(self, name: str) -> None:
         try:
@@ -156,15 +158,15 @@ class RenewalScheduler:
             self._back_off(name)
             # Shown on the account even when it failed before the broker could record it (the
             # account lock on a read-only folder); a later recorded failure or success replaces it.
-            self.broker.note_error(name, exc.line())
-            self._say(name, exc.line())
+            self.broker.note_error(name, exc.message, exc.next_step)
+            self._say(name, exc.message)
         except Exception as exc:
             # Anything else (an OSError the storage layer did not expect, a bug) waits like any
             # failure: retrying at once would spin the CPU and flood the log.
             self._back_off(name)
-            line = _line(exc)
-            self.broker.note_error(name, line)
-            self._say(name, line)
+            problem = _problem(exc)
+            self.broker.note_error(name, problem.message, problem.next_step)
+            self._say(name, problem.message)
         else:
             self._logged.pop(name, None)
             if needs_renewal(tokens, self.clock()):
@@ -191,14 +193,14 @@ class RenewalScheduler:
         self._failures[name] = _Failure(count, self.clock() + backoff)
 
 
-def _line(exc: BaseException) -> str:
+def _problem(exc: BaseException) -> TrayauthError:
     if isinstance(exc, TrayauthError):
-        return exc.line()
+        return exc
     if isinstance(exc, OSError):
         from trayauth.storage.trust import storage_error
 
-        return storage_error(exc, "cannot save").line()
-    return f"internal error ({exc.__class__.__name__})"
+        return storage_error(exc, "cannot save")
+    return TrayauthError(f"internal error ({exc.__class__.__name__})")
 
 
 def _log_stderr(line: str) -> None:

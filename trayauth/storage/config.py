@@ -16,6 +16,7 @@ from typing import Any
 
 from trayauth.domain.errors import AccountExists, AccountNotFound, ConfigError, TrayauthError, UsageError
 from trayauth.domain.model import Account
+from trayauth.domain.steps import NextStep, StepKind
 
 _ACCOUNT_NAME = re.compile(r"[A-Za-z0-9_@][A-Za-z0-9._@-]{0,63}")
 _PRESET_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -239,7 +240,7 @@ def _checked_settings(name: str, settings: Mapping[str, str]) -> dict[str, str]:
         if isinstance(key, str) and looks_secret(key):
             raise UsageError(
                 f"{name}: {problem}",
-                hint=f"secrets are kept in the encrypted vault: 'trayauth login {name}' asks for them",
+                next_step=NextStep.of(StepKind.SECRET_AT_LOGIN, account=name),
             )
         raise UsageError(f"{name}: {problem}")
     return dict(settings)
@@ -350,7 +351,7 @@ class ConfigStore:
         except Timeout:
             raise TrayauthError(
                 f"{self.lock_path} is held by another trayauth process",
-                hint="try again; if no trayauth is running, delete the lock file",
+                next_step=NextStep.of(StepKind.STALE_LOCK, path=str(self.lock_path)),
             ) from None
         except TrayauthError:
             raise
@@ -367,6 +368,6 @@ def _not_found(name: str, config: Config) -> AccountNotFound:
     close = difflib.get_close_matches(name, list(config.accounts), n=1)
     if close:
         return AccountNotFound(
-            f"no account named {name!r}", hint=f"did you mean {close[0]!r}? see 'trayauth list'"
+            f"no account named {name!r}", next_step=NextStep.of(StepKind.PICK_ACCOUNT, account=close[0])
         )
     return AccountNotFound(f"no account named {name!r}")

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from trayauth.domain.errors import KeyringUnavailable, UsageError, VaultError
+from trayauth.domain.steps import NextStep, StepKind
 
 if TYPE_CHECKING:
     from trayauth.storage.paths import Paths
@@ -93,7 +94,7 @@ class KeyStore:
         if mode not in _MODES:
             raise UsageError(
                 f"{KEY_STORAGE_ENV}={value!r} is not one of {', '.join(_MODES)}",
-                hint=f"use {KEY_STORAGE_ENV}=file on a box without a keyring, or unset it",
+                next_step=NextStep.of(StepKind.CHOOSE_KEY_STORAGE, keys=(KEY_STORAGE_ENV,)),
             )
         return mode
 
@@ -193,8 +194,7 @@ class KeyStore:
         elif self.mode == "file":
             raise VaultError(
                 f"the vault key is not in {self.paths.key_file} ({KEY_STORAGE_ENV}=file); {keep}",
-                hint=f"unset {KEY_STORAGE_ENV} if the key is in the keyring, "
-                "else move the vault aside and log in again",
+                next_step=NextStep.of(StepKind.RESTORE_KEY, keys=(KEY_STORAGE_ENV,)),
             )
         else:
             key = self._load_from_keyring(vault_id, keep)
@@ -208,14 +208,14 @@ class KeyStore:
         if backend is None:
             raise KeyringUnavailable(
                 f"the vault key is in the keyring, and no keyring works here ({problem}); {keep}",
-                hint="start or unlock the system keyring (over SSH, D-Bus may be missing), then retry",
+                next_step=NextStep.of(StepKind.START_KEYRING),
             )
         try:
             value = backend.get_password(SERVICE, keyring_username(vault_id))
         except Exception as exc:  # a foreign boundary (D-Bus, a locked keychain, …)
             raise KeyringUnavailable(
                 f"cannot read the vault key from the keyring ({_reason(exc)}); {keep}",
-                hint="unlock the system keyring, then retry",
+                next_step=NextStep.of(StepKind.UNLOCK_KEYRING),
             ) from None
         if value is None:
             where = f"the keyring ({self._backend_name(backend)})"
@@ -223,8 +223,7 @@ class KeyStore:
                 where += f" and from {self.paths.key_file}"
             raise VaultError(
                 f"the vault key is missing from {where}; {keep}",
-                hint="restore the key if you moved the vault or the keyring, "
-                "else move the vault aside and log in again",
+                next_step=NextStep.of(StepKind.RESTORE_KEY),
             )
         return str(value).encode("ascii", "replace")
 
@@ -240,7 +239,7 @@ class KeyStore:
                 if mode == "keyring":
                     raise KeyringUnavailable(
                         f"cannot keep the vault key in the keyring ({problem})",
-                        hint=f"fix the keyring, or unset {KEY_STORAGE_ENV} to allow a key file",
+                        next_step=NextStep.of(StepKind.ALLOW_KEY_FILE, keys=(KEY_STORAGE_ENV,)),
                     )
                 self._write_key_file(vault_id, key, f"no system keyring: {problem}")
         self._keys[vault_id] = key

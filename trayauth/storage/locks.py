@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from trayauth.domain.errors import TrayauthError
+from trayauth.domain.steps import NextStep, StepKind
 
 if TYPE_CHECKING:
     from filelock import FileLock
@@ -83,7 +84,9 @@ class AccountLock:
         return storage_error(exc, f"cannot lock {self.name} for renewal")
 
     def _busy(self) -> TrayauthError:
-        return TrayauthError(f"another trayauth process is renewing {self.name}", hint="try again")
+        return TrayauthError(
+            f"another trayauth process is renewing {self.name}", next_step=NextStep.of(StepKind.RETRY)
+        )
 
     def __enter__(self) -> AccountLock:
         from filelock import Timeout

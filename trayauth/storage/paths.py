@@ -40,19 +40,23 @@ def ensure_private_dir(path: Path) -> Path:
     could be swapped under us.
     """
     from trayauth.domain.errors import UnsafeLocation
+    from trayauth.domain.steps import NextStep, StepKind
 
     path.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(FileExistsError):
         os.mkdir(path, 0o700)
     st = os.lstat(path)
     if not stat.S_ISDIR(st.st_mode):
-        raise UnsafeLocation(f"{path} exists and is not a directory", hint="move it aside")
+        raise UnsafeLocation(
+            f"{path} exists and is not a directory",
+            next_step=NextStep.of(StepKind.MOVE_ASIDE, path=str(path)),
+        )
     getuid = getattr(os, "getuid", None)
     if getuid is not None:
         if st.st_uid != getuid():
             raise UnsafeLocation(
                 f"{path} belongs to another user (uid {st.st_uid}); refusing to use it",
-                hint="move it aside (or delete it) and start again",
+                next_step=NextStep.of(StepKind.MOVE_ASIDE, path=str(path)),
             )
         if stat.S_IMODE(st.st_mode) != 0o700:
             os.chmod(path, 0o700)

@@ -18,6 +18,7 @@ import stat
 from pathlib import Path
 
 from trayauth.domain.errors import StorageError, UnsafeLocation
+from trayauth.domain.steps import NextStep, StepKind
 
 # Group or others may write: they could swap what we read.
 _WRITABLE_BY_OTHERS = stat.S_IWGRP | stat.S_IWOTH
@@ -50,7 +51,7 @@ def check_private(path: Path, what: str, *, secret: bool = False) -> None:
     if problem is not None:
         raise UnsafeLocation(
             f"{what} {path} {problem}; refusing to use it",
-            hint="use a folder of your own (TRAYAUTH_CONFIG_DIR), or move it aside",
+            next_step=NextStep.of(StepKind.OWN_FOLDER, path=str(path)),
         )
     if getattr(os, "getuid", None) is None:
         return
@@ -58,14 +59,13 @@ def check_private(path: Path, what: str, *, secret: bool = False) -> None:
     if secret and mode & _ANY_ACCESS_BY_OTHERS:
         raise UnsafeLocation(
             f"{what} {path} can be read by other users (mode {mode:04o}); refusing to use it",
-            hint=f"run 'chmod 600 {path}' if nobody else could have read it, "
-            "else move the vault aside and log in again",
+            next_step=NextStep.of(StepKind.MAKE_PRIVATE, path=str(path)),
         )
     if mode & _WRITABLE_BY_OTHERS:
         fix = "go-w" if stat.S_ISDIR(st.st_mode) else "600"
         raise UnsafeLocation(
             f"{what} {path} can be changed by other users (mode {mode:04o}); refusing to use it",
-            hint=f"run 'chmod {fix} {path}' after checking its content is yours",
+            next_step=NextStep.of(StepKind.FIX_MODE, path=str(path), keys=(fix,)),
         )
 
 
@@ -74,23 +74,23 @@ def storage_error(exc: OSError, action: str) -> StorageError:
     code = exc.errno
     where = exc.filename if isinstance(exc.filename, str) else None
     if code in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
-        return StorageError(f"{action}: disk full", hint="free some disk space, then retry")
+        return StorageError(f"{action}: disk full", next_step=NextStep.of(StepKind.FREE_DISK))
     if code == errno.EROFS:
         return StorageError(
-            f"{action}: the config folder is read-only", hint="make it writable (or remount it), then retry"
+            f"{action}: the config folder is read-only", next_step=NextStep.of(StepKind.MAKE_WRITABLE)
         )
     if code in (errno.EACCES, errno.EPERM):
         target = f" ({where})" if where else ""
         return StorageError(
             f"{action}: the config folder is read-only for trayauth: permission denied{target}",
-            hint="make the config folder and its files yours and writable, then retry",
+            next_step=NextStep.of(StepKind.FIX_OWNERSHIP),
         )
     if code == errno.ELOOP:
         return StorageError(
             f"{action}: {where or 'a lock file'} is a symbolic link; trayauth does not follow links there",
-            hint="delete the link (trayauth makes a new lock file), then retry",
+            next_step=NextStep.of(StepKind.REMOVE_LINK, path=where),
         )
     if code in (errno.EMFILE, errno.ENFILE):
-        return StorageError(f"{action}: too many open files", hint="retry in a moment")
+        return StorageError(f"{action}: too many open files", next_step=NextStep.of(StepKind.RETRY))
     reason = exc.strerror or exc.__class__.__name__
-    return StorageError(f"{action}: {reason}", hint="retry; if it persists, check the disk and the folder")
+    return StorageError(f"{action}: {reason}", next_step=NextStep.of(StepKind.CHECK_DISK))

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from trayauth.domain.errors import TrayauthError, VaultError
 from trayauth.domain.model import TokenSet
+from trayauth.domain.steps import NextStep, StepKind
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -42,6 +43,7 @@ class VaultEntry:
     refresh_in_flight: bool = False
     last_error: str | None = None
     updated_at: float = 0.0
+    last_step: NextStep | None = None  # what to do about last_error, as data (never CLI words)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -49,6 +51,7 @@ class VaultEntry:
             "tokens": self.tokens.to_dict() if self.tokens is not None else None,
             "refresh_in_flight": self.refresh_in_flight,
             "last_error": self.last_error,
+            "last_step": self.last_step.to_dict() if self.last_step is not None else None,
             "updated_at": self.updated_at,
         }
 
@@ -69,6 +72,7 @@ class VaultEntry:
             tokens=TokenSet.from_dict(tokens) if tokens is not None else None,
             refresh_in_flight=bool(data.get("refresh_in_flight", False)),
             last_error=str(last_error) if last_error is not None else None,
+            last_step=NextStep.from_dict(data.get("last_step")),
             updated_at=float(data.get("updated_at") or 0.0),
         )
 
@@ -96,7 +100,7 @@ class Vault:
     def _untouched(self, problem: str) -> VaultError:
         return VaultError(
             f"{self.file} {problem}; it was left untouched",
-            hint="restore it (or its key) from a backup, or move it aside and log in again",
+            next_step=NextStep.of(StepKind.RESTORE_VAULT, path=str(self.file)),
         )
 
     def _read_raw(self) -> bytes | None:
@@ -204,7 +208,7 @@ class Vault:
         except Timeout:
             raise TrayauthError(
                 f"{self.lock_path} is held by another trayauth process",
-                hint="try again; if no trayauth is running, delete the lock file",
+                next_step=NextStep.of(StepKind.STALE_LOCK, path=str(self.lock_path)),
             ) from None
         except TrayauthError:
             raise

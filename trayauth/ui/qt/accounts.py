@@ -14,34 +14,20 @@ from collections.abc import Callable
 from PySide6.QtCore import QFileSystemWatcher, QObject, Signal
 
 from trayauth.domain.errors import TrayauthError
-from trayauth.services.broker import AccountView, Broker, BrokerEvent
+from trayauth.domain.events import STALE_AFTER, AccountEvent, EventKind
+from trayauth.services.broker import AccountView, Broker
 from trayauth.ui.qt.timers import qt_timer
+from trayauth.ui.state import wording
 from trayauth.ui.state.present import next_change
 from trayauth.ui.state.timers import Timer, TimerFactory
 
-# Events after which the snapshots are stale; "renewing" only marks the account busy.
-_RELOADING = frozenset(
-    {
-        "changed",
-        "renewed",
-        "renew_failed",
-        "login_needed",
-        "login_failed",
-        "logged_in",
-        "logged_out",
-        "removed",
-        "added",
-        "expiring",
-        "expired",
-    }
-)
 FILE_SETTLE = 0.3  # a CLI write is lock, write temp, rename: look once it has settled
 THRESHOLD_SLACK = 0.25
 
 
 class AccountList(QObject):
     changed = Signal()
-    happened = Signal(object)  # a BrokerEvent, after the snapshots were brought up to date
+    happened = Signal(object)  # an AccountEvent, after the snapshots were brought up to date
 
     def __init__(
         self,
@@ -91,7 +77,7 @@ class AccountList(QObject):
             self.problem = None
         except TrayauthError as exc:
             self.views = []
-            self.problem = exc.line()
+            self.problem = wording.text(exc)
         self._renewing = {v.name for v in self.views if self.broker.is_renewing(v.name)}
         self._plan()
         self.changed.emit()
@@ -112,13 +98,13 @@ class AccountList(QObject):
 
     # ---- inputs ---------------------------------------------------------------------------------
 
-    def _on_event(self, event: BrokerEvent) -> None:
-        if event.kind == "renewing":
+    def _on_event(self, event: AccountEvent) -> None:
+        if event.kind is EventKind.RENEWING:
             self._renewing.add(event.account)
             self.changed.emit()
         else:
             self._renewing.discard(event.account)
-            if event.kind in _RELOADING:
+            if event.kind in STALE_AFTER:
                 self.reload_soon()
         self.happened.emit(event)
 

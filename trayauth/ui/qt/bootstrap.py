@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from trayauth.desktop.autostart import APP_ID
+from trayauth.ui.state import wording
 
 if TYPE_CHECKING:
     from trayauth.services.broker import Broker
@@ -39,7 +40,7 @@ def run_tray(
     try:
         broker = open_broker()
     except TrayauthError as exc:
-        _say(exc.line())
+        _say(wording.text(exc))
         return exc.exit_code
     import asyncio
 
@@ -93,7 +94,7 @@ def run_tray(
         _say(str(exc))
         return 0
     except TrayauthError as exc:
-        _say(exc.line())
+        _say(wording.text(exc))
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

@@ -27,6 +27,7 @@ from trayauth.ui.qt.accounts import AccountList
 from trayauth.ui.qt.clipboard import SecretClipboard
 from trayauth.ui.qt.timers import qt_timer
 from trayauth.ui.qt.wake import WakeWatcher
+from trayauth.ui.state import wording
 from trayauth.ui.state.appsettings import AppSettingsCache
 from trayauth.ui.state.notifier import COALESCE, Note, Notifier
 from trayauth.ui.state.tasks import Tasks
@@ -106,7 +107,8 @@ class TraySession:
 
     def _task_failed(self, exc: BaseException) -> None:
         """A bug in a UI task: one line to the user and stderr, no traceback (it may hold data)."""
-        line = exc.line() if isinstance(exc, TrayauthError) else f"internal error ({exc.__class__.__name__})"
+        bug = f"internal error ({exc.__class__.__name__})"
+        line = wording.text(exc) if isinstance(exc, TrayauthError) else bug
         print(f"trayauth: {line}", file=sys.stderr)
         self.notifier.info("trayauth", line)
 
@@ -131,7 +133,7 @@ class TraySession:
             if location.fallback:
                 self._key_note = f"Secrets: encrypted, key kept in {location.description}"
         except TrayauthError as exc:
-            self._key_note = exc.line()
+            self._key_note = wording.text(exc)
         self.accounts.reload()
         root = self.broker.store.paths.root
         with contextlib.suppress(OSError):

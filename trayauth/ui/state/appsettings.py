@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from trayauth.domain.errors import TrayauthError
 from trayauth.storage.config import AppSettings, ConfigStore
+from trayauth.ui.state import wording
 
 
 class AppSettingsCache:
@@ -25,7 +26,7 @@ class AppSettingsCache:
                 self.problem = None
             except TrayauthError as exc:  # a broken hand edit: keep working on defaults, say so
                 self._current = AppSettings()
-                self.problem = exc.line()
+                self.problem = wording.text(exc)
         return self._current
 
     def invalidate(self) -> None:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from trayauth.domain.errors import AccountExists, TrayauthError
 from trayauth.domain.model import Account
+from trayauth.ui.state import wording
 
 if TYPE_CHECKING:
     from trayauth.demo import ProviderServer
@@ -138,7 +139,7 @@ def add_accounts(broker: Broker, demo: Demo) -> list[DemoAccount]:
         except AccountExists:
             broker.store.config.update_account_settings(item.name, settings)
         except TrayauthError as exc:
-            demo.problems.append(exc.line())
+            demo.problems.append(wording.text(exc))
             continue
         ready.append(item)
     if ready and broker.store.config.load().app.default is None:
@@ -160,7 +161,8 @@ async def log_in(
             else:
                 await broker.login(item.name, item.secrets)
         except TrayauthError as exc:
-            problems.append(exc.line() if item.name in exc.line() else f"{item.name}: {exc.line()}")
+            said = wording.text(exc)
+            problems.append(said if item.name in said else f"{item.name}: {said}")
     return problems
 
 

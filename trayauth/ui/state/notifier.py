@@ -18,7 +18,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from trayauth.services.broker import BrokerEvent
+from trayauth.domain.events import AccountEvent, EventKind
+from trayauth.ui.state import wording
 from trayauth.ui.state.timers import Timer, TimerFactory
 
 COALESCE = 1.5
@@ -42,24 +43,25 @@ class Note:
     family: str | None = None  # "needs_login" | "expiring" | "renew_failed"
 
 
-# Broker event kind -> family of trouble. "expired" and "login_needed" are one family: both
-# mean "log in again", and a user must not be told twice.
+# Event kind -> family of trouble. EXPIRED and LOGIN_NEEDED are one family: both mean
+# "log in again", and a user must not be told twice.
 FAMILIES = {
-    "expiring": "expiring",
-    "expired": "needs_login",
-    "login_needed": "needs_login",
-    "renew_failed": "renew_failed",
+    EventKind.EXPIRING: "expiring",
+    EventKind.EXPIRED: "needs_login",
+    EventKind.LOGIN_NEEDED: "needs_login",
+    EventKind.RENEW_FAILED: "renew_failed",
 }
+_ALL_FAMILIES = ("renew_failed", "needs_login", "expiring")
 RESETS = {
-    "renewed": ("renew_failed", "needs_login", "expiring"),
-    "logged_in": ("renew_failed", "needs_login", "expiring"),
-    "logged_out": ("renew_failed", "needs_login", "expiring"),
-    "removed": ("renew_failed", "needs_login", "expiring"),
+    EventKind.RENEWED: _ALL_FAMILIES,
+    EventKind.LOGGED_IN: _ALL_FAMILIES,
+    EventKind.LOGGED_OUT: _ALL_FAMILIES,
+    EventKind.REMOVED: _ALL_FAMILIES,
 }
 LEVELS = {"expiring": Level.WARNING, "needs_login": Level.CRITICAL, "renew_failed": Level.WARNING}
 
 
-def _note_for(event: BrokerEvent, family: str) -> Note:
+def _note_for(event: AccountEvent, family: str) -> Note:
     name = event.account
     if family == "needs_login":
         title = f"{name}: log in again"
@@ -73,6 +75,8 @@ def _note_for(event: BrokerEvent, family: str) -> Note:
     else:
         title = f"{name}: renewal failed"
         text = event.message or f"{name} could not be renewed; trayauth will retry"
+        if event.message and event.next_step is not None:
+            text = wording.text_of(event.message, event.next_step)
     return Note(title, text, LEVELS[family], name, family)
 
 
@@ -101,7 +105,7 @@ class Notifier:
         self.shown = 0
         self.history: deque[Note] = deque(maxlen=HISTORY)  # for the window's log and for tests
 
-    def on_event(self, event: BrokerEvent) -> None:
+    def on_event(self, event: AccountEvent) -> None:
         for reset in RESETS.get(event.kind, ()):
             self._told.discard((event.account, reset))
         family = FAMILIES.get(event.kind)

@@ -20,6 +20,7 @@ from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
 
 from trayauth.domain.errors import LoginRequired, TrayauthError
+from trayauth.ui.state import wording
 from trayauth.ui.state.present import format_header, left_phrase
 
 if TYPE_CHECKING:
@@ -79,7 +80,7 @@ class Actions:
         try:
             name = self.broker.default_account()
         except TrayauthError as exc:
-            self.notifier.info("trayauth", exc.line())
+            self.notifier.info("trayauth", wording.text(exc))
             return
         if name is None:
             self.add_account()
@@ -100,7 +101,7 @@ class Actions:
             self.login(name)
             return
         except TrayauthError as exc:
-            self.notifier.info(f"{name}: nothing copied", exc.line(), account=name)
+            self.notifier.info(f"{name}: nothing copied", wording.text(exc), account=name)
             return
         text = (
             format_header(self.settings.header_format(), tokens.access_token)
@@ -127,7 +128,7 @@ class Actions:
         try:
             tokens = await self.broker.refresh(name)
         except TrayauthError as exc:
-            self.notifier.info(f"{name}: not renewed", exc.line(), account=name)
+            self.notifier.info(f"{name}: not renewed", wording.text(exc), account=name)
             return
         self.notifier.info(f"{name} renewed", left_phrase(tokens.expires_at, self.clock()), account=name)
         self.poke()
@@ -136,7 +137,7 @@ class Actions:
         try:
             self.broker.set_default(name)
         except TrayauthError as exc:
-            self.notifier.info("trayauth", exc.line())
+            self.notifier.info("trayauth", wording.text(exc))
             return
         self.settings.invalidate()
 
@@ -147,7 +148,7 @@ class Actions:
         try:
             result = await self.broker.logout(name)
         except TrayauthError as exc:
-            self.notifier.info(f"{name}: not logged out", exc.line(), account=name)
+            self.notifier.info(f"{name}: not logged out", wording.text(exc), account=name)
             return
         text = result.sentence
         self.notifier.info(f"Logged out {name}", text[:1].upper() + text[1:] + ".", account=name)
@@ -164,7 +165,7 @@ class Actions:
         try:
             self.broker.remove(name)
         except TrayauthError as exc:
-            self.notifier.info(f"{name}: not removed", exc.line(), account=name)
+            self.notifier.info(f"{name}: not removed", wording.text(exc), account=name)
 
     # ---- windows ------------------------------------------------------------------------------
 
@@ -213,7 +214,7 @@ class Actions:
                 on_busy=self.accounts.set_logging_in,
             )
         except TrayauthError as exc:
-            self.notifier.info(f"{name}: cannot log in", exc.line(), account=name)
+            self.notifier.info(f"{name}: cannot log in", wording.text(exc), account=name)
             return None
         dialog.logged_in.connect(self._logged_in)
         return self._track(key, dialog)
@@ -255,7 +256,7 @@ class Actions:
             info = self.broker.inspect(name)
             provider = self.broker.view(name).provider
         except TrayauthError as exc:
-            self.notifier.info(f"{name}: nothing to inspect", exc.line(), account=name)
+            self.notifier.info(f"{name}: nothing to inspect", wording.text(exc), account=name)
             return None
         dialog = InspectDialog(
             name, provider, info, copy_text=QGuiApplication.clipboard().setText, clock=self.clock

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidg
 
 from trayauth.domain.errors import TrayauthError
 from trayauth.domain.presets import Field
+from trayauth.ui.state import wording
 
 ERROR_STYLE = "color: #c62828;"
 
@@ -97,7 +98,7 @@ class FieldRow:
             try:
                 check_url(value, resolve=None)  # no DNS while typing: checked again when sent
             except TrayauthError as exc:
-                return exc.line()
+                return wording.text(exc)
         if "\n" in value or "\r" in value:
             return f"{self.field.label} must be one line"
         return None

@@ -39,6 +39,7 @@ from trayauth.domain.model import Account
 from trayauth.domain.presets import Preset
 from trayauth.domain.prompts import BrowserSignIn, DeviceCode, Question
 from trayauth.storage.config import account_name_problem
+from trayauth.ui.state import wording
 from trayauth.ui.widgets.dialogs.fields import ERROR_STYLE, FieldForm, mute
 from trayauth.ui.widgets.dialogs.signin import BrowserSignInPanel, DeviceCodePanel
 
@@ -280,7 +281,7 @@ class LoginDialog(QDialog):
             self._name_problem(exc.message)
             return
         except TrayauthError as exc:
-            self._fail(exc.line())
+            self._fail(wording.text(exc))
             return
         secrets = self.form.secrets()
         self._set_busy(name, True)
@@ -329,7 +330,7 @@ class LoginDialog(QDialog):
         except TrayauthError as exc:
             self._set_busy(name, False)
             self._back_to_form()
-            self._fail(exc.line())
+            self._fail(wording.text(exc))
             return None
         self._set_busy(name, False)
         self._added = None  # it is a real account now: keep it

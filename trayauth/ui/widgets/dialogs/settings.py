@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from trayauth.domain.errors import TrayauthError
 from trayauth.storage.config import AppSettings, ConfigStore
+from trayauth.ui.state import wording
 from trayauth.ui.widgets.dialogs.fields import ERROR_STYLE, mute
 
 HEADER_FORMATS = ("Authorization: Bearer {token}", "Bearer {token}")
@@ -166,7 +167,7 @@ class SettingsDialog(QDialog):
                     self.autostart.disable()
             saved = self.config.update_app(**values)
         except (OSError, TrayauthError) as exc:
-            text = exc.line() if isinstance(exc, TrayauthError) else f"could not save: {exc}"
+            text = wording.text(exc) if isinstance(exc, TrayauthError) else f"could not save: {exc}"
             self.error.setText(text)
             self.error.show()
             return

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from trayauth.domain.errors import TrayauthError
 from trayauth.domain.prompts import BrowserSignIn, DeviceCode
+from trayauth.ui.state import wording
 from trayauth.ui.state.present import left_text
 from trayauth.ui.widgets.dialogs.fields import ERROR_STYLE
 
@@ -138,7 +139,7 @@ class BrowserSignInPanel(QWidget):
         try:
             self.question.submit_redirect(text)
         except TrayauthError as exc:
-            self._show_error(exc.line())
+            self._show_error(wording.text(exc))
             return
         self.error.hide()
         self.submit_button.setEnabled(False)
