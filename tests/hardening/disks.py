@@ -66,6 +66,3 @@ def tiny_disk(path: Path, size: str = "512k") -> Iterator[TinyDisk]:
     finally:
         subprocess.run(["umount", "-l", str(path)], check=False, capture_output=True)
 
-
-def can_mount() -> bool:
-    return hasattr(os, "geteuid") and os.geteuid() == 0
