@@ -44,7 +44,11 @@ TARGETS: dict[str, list[str]] = {
         "tests/unit/test_http_rules.py",
         "tests/unit/test_http_edges.py",
     ],
-    "storage/vault": ["tests/unit/test_store_vault.py", "tests/unit/test_vault_rules.py"],
+    "storage/vault": [
+        "tests/unit/test_store_vault.py",
+        "tests/unit/test_vault_rules.py",
+        "tests/unit/test_vault_edges.py",
+    ],
     "storage/atomic": ["tests/unit/test_store_atomic.py", "tests/unit/test_atomic_rules.py"],
     # The renewal service: services/broker.py until it is split (then services/renewal.py).
     "services/broker": ["tests/integration/test_broker.py", "tests/integration/test_renewal_rules.py"],
@@ -95,7 +99,143 @@ class Equivalent:
     why: str
 
 
-EQUIVALENT: list[Equivalent] = []
+def _eq(module: str, old: str, new: str, why: str) -> Equivalent:
+    return Equivalent(module, old, new, why)
+
+
+_UNREACHABLE = 'raise AssertionError("unreachable")  # pragma: no cover'
+_PASETO_MIN = "if len(payload) <= 64:  # Ed25519 signature is the last 64 bytes"
+EQUIVALENT: list[Equivalent] = [
+    _eq(
+        "net/http",
+        'for form in {secret, quote(secret, safe=""), quote(secret), quote_plus(secret)}:',
+        'for form in {secret, quote(secret, safe="XXXX"), quote(secret), quote_plus(secret)}:',
+        '"X" is never percent-encoded, so safe="XXXX" encodes exactly what safe="" does',
+    ),
+    _eq(
+        "net/http",
+        'return jsonlib.loads(self.content.decode("utf-8"))',
+        'return jsonlib.loads(self.content.decode("UTF-8"))',
+        "codec names are case-insensitive",
+    ),
+    _eq(
+        "net/http",
+        'data = jsonlib.loads(resp.content.decode("utf-8"))',
+        'data = jsonlib.loads(resp.content.decode("UTF-8"))',
+        "codec names are case-insensitive",
+    ),
+    _eq("net/http", "data = None", 'data = ""', "both are not a dict: the same branch follows"),
+    *(
+        _eq(
+            "net/http",
+            _UNREACHABLE,
+            _UNREACHABLE.replace('"unreachable"', text),
+            "the line cannot be reached",
+        )
+        for text in ("None", '"XXunreachableXX"', '"UNREACHABLE"')
+    ),
+    _eq(
+        "net/http",
+        'declared = response.headers.get("content-length")',
+        'declared = response.headers.get("CONTENT-LENGTH")',
+        "httpx header lookup is case-insensitive",
+    ),
+    *(
+        _eq(
+            "domain/tokens",
+            "return _bounded(parse_timestamp(value, key))",
+            new,
+            "the name is only in a message _claim_time swallows (a bad claim is no claim)",
+        )
+        for new in (
+            "return _bounded(parse_timestamp(value, None))",
+            "return _bounded(parse_timestamp(value, ))",
+        )
+    ),
+    _eq(
+        "domain/tokens",
+        'return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))',
+        'return base64.urlsafe_b64decode(part + "=" * (+len(part) % 4))',
+        "the non-strict decoder accepts surplus padding: both paddings decode the same bytes",
+    ),
+    _eq(
+        "domain/tokens",
+        _PASETO_MIN,
+        _PASETO_MIN.replace("<= 64", "< 64"),
+        "a 64-byte payload leaves an empty message, which is not JSON: refused either way",
+    ),
+    _eq(
+        "domain/tokens",
+        _PASETO_MIN,
+        _PASETO_MIN.replace("<= 64", "<= 65"),
+        "a 65-byte payload leaves a 1-byte message, which cannot be a JSON object: refused either way",
+    ),
+    *(
+        _eq("domain/tokens", old, old.replace('"utf-8"', '"UTF-8"'), "codec names are case-insensitive")
+        for old in (
+            'claims = json.loads(payload[:-64].decode("utf-8"))',
+            'parsed = json.loads(footer_raw.decode("utf-8"))',
+            'footer = {"footer": footer_raw.decode("utf-8", "replace")}',
+        )
+    ),
+    _eq(
+        "domain/tokens",
+        "if not lifetime or lifetime <= 0:",
+        "if not lifetime or lifetime < 0:",
+        "a lifetime of 0 is already caught by `not lifetime`",
+    ),
+    *(
+        _eq(
+            "storage/vault",
+            'refresh_in_flight=bool(data.get("refresh_in_flight", False)),',
+            new,
+            "bool(None) is False, like the default it replaces",
+        )
+        for new in (
+            'refresh_in_flight=bool(data.get("refresh_in_flight", None)),',
+            'refresh_in_flight=bool(data.get("refresh_in_flight", )),',
+        )
+    ),
+    _eq(
+        "storage/vault",
+        'return vault_id, data.encode("ascii", "replace")',
+        'return vault_id, data.encode("ASCII", "replace")',
+        "codec names are case-insensitive",
+    ),
+    *(
+        _eq(
+            "storage/vault",
+            'raise TypeError("accounts")',
+            f"raise TypeError({text})",
+            "caught three lines below and replaced by the vault's own message",
+        )
+        for text in ("None", '"XXaccountsXX"', '"ACCOUNTS"')
+    ),
+    _eq(
+        "storage/vault",
+        "vault_id = os.urandom(16).hex()",
+        "vault_id = os.urandom(17).hex()",
+        "any id of 8 to 64 characters is valid; how many random bytes it has is not observable",
+    ),
+    *(
+        _eq(
+            "storage/vault",
+            old,
+            new,
+            "the JSON inside the encrypted blob is only ever read by json.loads: its spacing is invisible",
+        )
+        for old, new in (
+            ('separators=(",", ":"),', "separators=None,"),
+            ('separators=(",", ":"),\n).encode()', ").encode()"),
+        )
+    ),
+    _eq(
+        "storage/vault",
+        "write_atomic(self.file, raw, 0o600)",
+        "write_atomic(self.file, raw, )",
+        "write_atomic's default mode is 0o600",
+    ),
+]
 
 
 KILLED = ("killed", "timeout", "segfault", "caught by type check")
