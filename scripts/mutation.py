@@ -128,6 +128,15 @@ EQUIVALENT: list[Equivalent] = [
     *(
         _eq(
             "net/http",
+            'if parts.scheme not in ("http", "https") or not host:',
+            f'if parts.scheme not in ("http", {text}) or not host:',
+            "an https URL with a host returned two lines above; one without a host is refused by `not host`",
+        )
+        for text in ('"XXhttpsXX"', '"HTTPS"')
+    ),
+    *(
+        _eq(
+            "net/http",
             _UNREACHABLE,
             _UNREACHABLE.replace('"unreachable"', text),
             "the line cannot be reached",
