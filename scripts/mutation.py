@@ -187,6 +187,21 @@ EQUIVALENT: list[Equivalent] = [
             'footer = {"footer": footer_raw.decode("utf-8", "replace")}',
         )
     ),
+    *(
+        _eq(
+            "domain/tokens",
+            'if text.endswith(("Z", "z")):',
+            f'if text.endswith(({text}, "z")):',
+            'datetime.fromisoformat reads a final "Z" itself since Python 3.11 (the oldest supported)',
+        )
+        for text in ('"XXZXX"', '"z"')
+    ),
+    _eq(
+        "domain/tokens",
+        'return _bounded(parse_timestamp(expires_at, "expires_at"))',
+        "return _bounded(parse_timestamp(expires_at, ))",
+        'the default name is "expires_at" too',
+    ),
     _eq(
         "domain/tokens",
         "if not lifetime or lifetime <= 0:",

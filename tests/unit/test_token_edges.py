@@ -76,6 +76,7 @@ def test_timestamps_in_every_form_vendors_send(away_from_utc: None, value: objec
         ({"expires_in": 10**400}, "the provider sent expires_in that is out of range"),
         ({"expires_at": "next tuesday"}, "the provider sent expires_at that is not a date"),
         ({"expires_at": "1.2.3"}, "the provider sent expires_at that is not a date"),
+        ({"expires_at": "X1700000000"}, "the provider sent expires_at that is not a date"),
         ({"expires_at": True}, "the provider sent expires_at as a boolean"),
         ({"expires_at_timestamp": "never"}, "the provider sent expires_at_timestamp that is not a date"),
         ({"expires_at_timestamp": {"s": 1}}, "the provider sent expires_at_timestamp of an unexpected type"),
