@@ -52,7 +52,7 @@ TARGETS: dict[str, list[str]] = {
     "storage/atomic": ["tests/unit/test_store_atomic.py", "tests/unit/test_atomic_rules.py"],
     # The renewal service: services/broker.py until it is split (then services/renewal.py).
     "services/broker": ["tests/integration/test_broker.py", "tests/integration/test_renewal_rules.py"],
-    "services/agent": ["tests/unit/test_agent.py"],
+    "services/agent": ["tests/unit/test_agent.py", "tests/unit/test_agent_edges.py"],
     "net/loopback": ["tests/unit/test_loopback.py"],
 }
 
@@ -97,10 +97,11 @@ class Equivalent:
     old: str
     new: str
     why: str
+    function: str = ""  # part of the mutant's name, where the same change elsewhere would matter
 
 
-def _eq(module: str, old: str, new: str, why: str) -> Equivalent:
-    return Equivalent(module, old, new, why)
+def _eq(module: str, old: str, new: str, why: str, function: str = "") -> Equivalent:
+    return Equivalent(module, old, new, why, function)
 
 
 _UNREACHABLE = 'raise AssertionError("unreachable")  # pragma: no cover'
@@ -124,7 +125,13 @@ EQUIVALENT: list[Equivalent] = [
         'data = jsonlib.loads(resp.content.decode("UTF-8"))',
         "codec names are case-insensitive",
     ),
-    _eq("net/http", "data = None", 'data = ""', "both are not a dict: the same branch follows"),
+    _eq(
+        "net/http",
+        "data = None",
+        'data = ""',
+        "both are not a dict: the same branch follows",
+        "x_describe_error__",
+    ),
     *(
         _eq(
             "net/http",
@@ -253,6 +260,50 @@ EQUIVALENT: list[Equivalent] = [
             ('separators=(",", ":"),\n).encode()', ").encode()"),
         )
     ),
+    *(
+        _eq(
+            "services/agent",
+            old,
+            old.replace('"3i"', '"3I"'),
+            "pids, uids and gids fit in 31 bits: read signed or unsigned they are the same numbers",
+        )
+        for old in (
+            'raw = sock.getsockopt(socket.SOL_SOCKET, so_peercred, struct.calcsize("3i"))',
+            '_pid, uid, _gid = struct.unpack("3i", raw)',
+        )
+    ),
+    _eq(
+        "services/agent",
+        'text = os.read(fd, 32).decode("ascii", "replace").strip()',
+        'text = os.read(fd, 33).decode("ascii", "replace").strip()',
+        "no pid has 32 digits: reading one byte more changes no pid",
+    ),
+    _eq(
+        "services/agent",
+        'text = os.read(fd, 32).decode("ascii", "replace").strip()',
+        'text = os.read(fd, 32).decode("ASCII", "replace").strip()',
+        "codec names are case-insensitive",
+    ),
+    _eq(
+        "services/agent",
+        'writer.write(json.dumps(reply).encode("utf-8") + b"\\n")',
+        'writer.write(json.dumps(reply).encode("UTF-8") + b"\\n")',
+        "codec names are case-insensitive",
+    ),
+    _eq(
+        "services/agent",
+        "return False",
+        "return True",
+        "_speaks_working is asked only of a slow answer; a request that is not JSON is answered at once",
+        "x__speaks_working__",
+    ),
+    _eq(
+        "services/agent",
+        'version = request.get("v") if isinstance(request, dict) else None',
+        'version = request.get("v") if (isinstance(request, dict)) or True else None',
+        "_speaks_working is asked only of a slow answer; a request that is not an object is answered at once",
+    ),
+    _eq("services/agent", "self.runtime_dir = runtime_dir", "self.runtime_dir = None", "nothing reads it"),
     _eq(
         "storage/vault",
         "write_atomic(self.file, raw, 0o600)",
@@ -294,10 +345,10 @@ def _changed(diff: str) -> tuple[str, str]:
     return old, new
 
 
-def equivalent_reason(module: str, diff: str) -> str | None:
+def equivalent_reason(module: str, name: str, diff: str) -> str | None:
     old, new = _changed(diff)
     for known in EQUIVALENT:
-        if known.module == module and (known.old, known.new) == (old, new):
+        if known.module == module and (known.old, known.new) == (old, new) and known.function in name:
             return known.why
     return None
 
@@ -507,7 +558,7 @@ def run_module(module: str, tests: list[str], mutmut: str, children: int) -> Sco
             diff = diffs.get(name, "")
             changed = "\n".join(x for x in diff.splitlines() if _is_change(x))
             entry = f"{name} ({status})\n{changed}"
-            why = equivalent_reason(module, diff)
+            why = equivalent_reason(module, name, diff)
             if why is not None:
                 score.equivalent.append(f"{entry}\n  equivalent: {why}")
             elif is_text_only(diff):
