@@ -51,9 +51,13 @@ TARGETS: dict[str, list[str]] = {
     ],
     "storage/atomic": ["tests/unit/test_store_atomic.py", "tests/unit/test_atomic_rules.py"],
     # The renewal service: services/broker.py until it is split (then services/renewal.py).
-    "services/broker": ["tests/integration/test_broker.py", "tests/integration/test_renewal_rules.py"],
+    "services/broker": [
+        "tests/integration/test_broker.py",
+        "tests/integration/test_renewal_rules.py",
+        "tests/integration/test_oauth_flows.py",
+    ],
     "services/agent": ["tests/unit/test_agent.py", "tests/unit/test_agent_edges.py"],
-    "net/loopback": ["tests/unit/test_loopback.py"],
+    "net/loopback": ["tests/unit/test_loopback.py", "tests/unit/test_loopback_edges.py"],
 }
 
 
@@ -304,6 +308,95 @@ EQUIVALENT: list[Equivalent] = [
         "_speaks_working is asked only of a slow answer; a request that is not an object is answered at once",
     ),
     _eq("services/agent", "self.runtime_dir = runtime_dir", "self.runtime_dir = None", "nothing reads it"),
+    *(
+        _eq(
+            "net/loopback",
+            'template = PAGE.read_text(encoding="utf-8")',
+            f"template = PAGE.read_text(encoding={text})",
+            "the page file is ASCII: every ASCII-compatible encoding reads it the same",
+        )
+        for text in ("None", '"UTF-8"')
+    ),
+    *(
+        _eq("net/loopback", old, old.replace(a, b), "codec names are case-insensitive")
+        for old, a, b in (
+            ('return text.encode("utf-8")', '"utf-8"', '"UTF-8"'),
+            ('writer.write(head.encode("ascii") + body)', '"ascii"', '"ASCII"'),
+            ('return raw.decode("ascii").rstrip("\\r\\n")', '"ascii"', '"ASCII"'),
+        )
+    ),
+    _eq(
+        "net/loopback",
+        "super().__init__(status)",
+        "super().__init__(None)",
+        "nothing reads the exception's args; the status is its own attribute",
+    ),
+    *(
+        _eq(
+            "net/loopback",
+            "self._server = await asyncio.start_server(self._serve, HOST, 0, limit=MAX_LINE)",
+            new,
+            "asyncio binds an OS-chosen port for a port of None as for 0",
+        )
+        for new in (
+            "self._server = await asyncio.start_server(self._serve, HOST, None, limit=MAX_LINE)",
+            "self._server = await asyncio.start_server(self._serve, HOST, limit=MAX_LINE)",
+        )
+    ),
+    *(
+        _eq(
+            "net/loopback",
+            'self._settle(LoginCancelled(f"{self.account}: sign-in cancelled", hint=""))',
+            new,
+            "LoginCancelled has no default hint: None (or no hint) is the same empty hint",
+        )
+        for new in (
+            'self._settle(LoginCancelled(f"{self.account}: sign-in cancelled", hint=None))',
+            'self._settle(LoginCancelled(f"{self.account}: sign-in cancelled", ))',
+        )
+    ),
+    *(
+        _eq(
+            "net/loopback",
+            "head = f\"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}\\r\\n\"",
+            f'head = f"HTTP/1.1 {{status}} {{_REASONS.get(status, {text})}}\\r\\n"',
+            "every status the listener sends is in the reasons table: the default is never used",
+        )
+        for text in ("None", "", "'XXErrorXX'", "'error'", "'ERROR'")
+    ),
+    *(
+        _eq(
+            "net/loopback",
+            'if headers.get("host", "").lower() != f"{HOST}:{self.port}" or not target.startswith("/"):',
+            new,
+            "the expected Host is an IP literal and a port (no letters); a missing one never equals it",
+        )
+        for new in (
+            'if headers.get("host", "").upper() != f"{HOST}:{self.port}" or not target.startswith("/"):',
+            'if headers.get("host", "XXXX").lower() != f"{HOST}:{self.port}" or not target.startswith("/"):',
+        )
+    ),
+    *(
+        _eq(
+            "net/loopback",
+            'if target.split("?", 1)[0] != self.path:',
+            f'if target.split("?", {n})[0] != self.path:',
+            "the part before the first '?' is the same however often the rest is split",
+        )
+        for n in ("", "2")
+    ),
+    _eq(
+        "net/loopback",
+        "pending = [t for t in self._tasks if t is not current and not t.done()]",
+        "pending = [t for t in self._tasks if t is not current or not t.done()]",
+        "cancelling and gathering a task that has finished does nothing",
+    ),
+    _eq(
+        "net/loopback",
+        "current = asyncio.current_task()",
+        "current = None",
+        "close() is never called from one of the listener's own connection tasks",
+    ),
     _eq(
         "storage/vault",
         "write_atomic(self.file, raw, 0o600)",
