@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from trayauth.client import PROTOCOL, socket_path
+from trayauth.client import PROTOCOL, socket_path, token_digest
+from trayauth.domain.consent import ConsentDenied, Requester
 from trayauth.domain.errors import LoginRequired
 from trayauth.domain.model import State, TokenSet
 from trayauth.services import agent
@@ -353,3 +354,76 @@ async def test_only_a_client_of_version_2_or_later_is_told_working(
     assert (json.loads(first) == {"working": True}) is working
     if not working:
         assert json.loads(first)["token"] == "tok-work"
+
+
+# ---- a refused token is renewed once; the consent gate sees every hand-out -----------------------
+
+
+class Renewing(Broker):
+    def __init__(self) -> None:
+        super().__init__()
+        self.refreshed = 0
+
+    async def refresh(self, name: str) -> TokenSet:
+        self.refreshed += 1
+        return TokenSet(access_token=f"fresh-{name}", expires_at=2e9)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("renew", "token", "refreshed"),
+    [
+        (token_digest("tok-work"), "fresh-work", 1),
+        (token_digest("another"), "tok-work", 0),
+        ("", "tok-work", 0),
+    ],
+)
+async def test_a_token_a_server_refused_is_renewed_before_it_is_handed_out_again(
+    runtime: Path, renew: str, token: str, refreshed: int
+) -> None:
+    broker = Renewing()
+    server = AgentServer(broker, runtime)  # type: ignore[arg-type]
+    reply = await server.answer(json.dumps({"op": "token", "name": "work", "renew": renew}).encode())
+    assert (reply["token"], broker.refreshed) == (token, refreshed)
+
+
+class Gate:
+    """Records what the agent asks of the consent gate; ``deny`` refuses."""
+
+    def __init__(self, deny: bool = False) -> None:
+        self.deny = deny
+        self.checked: list[tuple[str, Requester]] = []
+        self.recorded: list[tuple[str, Requester, str, str]] = []
+
+    async def check(self, account: str, requester: Requester) -> str:
+        self.checked.append((account, requester))
+        if self.deny:
+            raise ConsentDenied(f"{account}: you denied it")
+        return "always"
+
+    def record(self, account: str, requester: Requester, outcome: str, how: str) -> None:
+        self.recorded.append((account, requester, outcome, how))
+
+
+@pytest.mark.asyncio
+async def test_with_a_consent_gate_every_hand_out_is_checked_and_recorded(runtime: Path) -> None:
+    gate = Gate()
+    server = AgentServer(Broker(), runtime, gate)  # type: ignore[arg-type]
+    who = Requester(pid=42, uid=os.getuid(), exe="/usr/bin/curl")
+    reply = await server.answer(b'{"op": "token", "name": "work"}', who)
+    assert reply["token"] == "tok-work"
+    assert gate.checked == [("work", who)]
+    assert gate.recorded == [("work", who, "given", "always")]
+    unknown = await server.answer(b'{"op": "token", "name": "work"}')
+    assert unknown["ok"] and gate.checked[1] == ("work", Requester(pid=None, uid=None))
+
+
+@pytest.mark.asyncio
+async def test_a_denied_hand_out_is_an_error_and_no_token(runtime: Path) -> None:
+    gate = Gate(deny=True)
+    server = AgentServer(Broker(), runtime, gate)  # type: ignore[arg-type]
+    reply = await server.answer(b'{"op": "token", "name": "work"}', Requester(pid=42, uid=0))
+    assert reply["ok"] is False and "token" not in reply
+    assert reply["error"].startswith("work: you denied it")
+    assert reply["exit_code"] == ConsentDenied("x").exit_code
+    assert gate.recorded == []
