@@ -8,6 +8,7 @@ relies on, not how the module does it.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 
 import httpx
@@ -398,3 +399,104 @@ async def test_a_header_http_cannot_carry_is_a_usage_error_naming_the_url() -> N
         "cannot make the request to https://x.test/t: 'ascii' codec can't encode character '\\xfc' "
         "in position 0: ordinal not in range(128)"
     )
+
+
+# ---- a *.localhost name: sent to the loopback address it resolved to, or refused ------------------
+
+
+def _seen(**kwargs: object) -> tuple[HttpPolicy, list[httpx.Request]]:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={})
+
+    return _policy(handler, **kwargs), seen
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("url", "addresses", "sent_to", "host"),
+    [
+        (
+            "http://app.localhost:8080/t?x=1",
+            ["127.0.0.1"],
+            "http://127.0.0.1:8080/t?x=1",
+            "app.localhost:8080",
+        ),
+        ("http://App.Localhost/t", ["127.0.0.2"], "http://127.0.0.2/t", "App.Localhost"),
+        ("http://app.localhost:9/t", ["::1", "127.0.0.1"], "http://[::1]:9/t", "app.localhost:9"),
+        ("http://app.localhost:9/t", ["fe80::1%lo"], None, None),
+        ("http://user:pw@app.localhost:9/t", ["::1%lo"], "http://[::1]:9/t", "app.localhost:9"),
+    ],
+)
+async def test_a_localhost_name_is_sent_to_the_loopback_address_it_resolved_to(
+    url: str, addresses: list[str], sent_to: str | None, host: str | None
+) -> None:
+    http, seen = _seen(resolve=lambda name: addresses)
+    if sent_to is None:
+        with pytest.raises(InsecureURL):
+            await http.request("GET", url)
+        assert seen == []
+        return
+    answer = await http.request("GET", url)
+    assert str(seen[0].url).replace("user:pw@", "") == sent_to
+    assert seen[0].headers["host"] == host
+    assert answer.url == url  # as the preset named it
+
+
+@pytest.mark.asyncio
+async def test_a_host_header_the_preset_set_is_kept() -> None:
+    http, seen = _seen(resolve=lambda name: ["127.0.0.1"])
+    await http.request("GET", "http://app.localhost:8080/t", headers={"Host": "api.localhost"})
+    assert seen[0].headers["host"] == "api.localhost"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("addresses", "words"),
+    [
+        ([], "refusing to send credentials over plain http to app.localhost: it does not resolve"),
+        (
+            ["127.0.0.1", "192.0.2.7"],
+            "refusing to send credentials over plain http to app.localhost: it resolves to 192.0.2.7, "
+            "which is not a loopback address",
+        ),
+    ],
+)
+async def test_a_localhost_name_resolving_elsewhere_is_refused_before_anything_is_sent(
+    addresses: list[str], words: str
+) -> None:
+    http, seen = _seen(resolve=lambda name: addresses)
+    with pytest.raises(InsecureURL) as info:
+        await http.request("POST", "http://app.localhost:8080/token", data={"password": "p"})
+    assert info.value.message == words
+    assert seen == []
+    with pytest.raises(InsecureURL) as checked:
+        check_url("http://app.localhost:8080/token", resolve=lambda name: addresses)
+    assert checked.value.message == words
+
+
+@pytest.mark.asyncio
+async def test_https_to_a_localhost_name_is_not_resolved_or_rewritten() -> None:
+    def never(name: str) -> list[str]:
+        raise AssertionError("resolved")
+
+    http, seen = _seen(resolve=never)
+    await http.request("GET", "https://app.localhost/t")
+    assert str(seen[0].url) == "https://app.localhost/t"
+    assert seen[0].headers["host"] == "app.localhost"
+
+
+@pytest.mark.asyncio
+async def test_an_exchange_that_outlasts_its_deadline_is_a_network_error() -> None:
+    async def stuck(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(3600)
+        return httpx.Response(200)
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(stuck))
+    http = HttpPolicy(client, deadline=0.05)
+    with pytest.raises(NetworkError) as info:
+        await http.request("GET", "https://x.test/t?code=secret")
+    assert info.value.message == "https://x.test/t did not finish answering within 0.05 s"
+    assert info.value.sent is True
