@@ -49,7 +49,11 @@ TARGETS: dict[str, list[str]] = {
         "tests/unit/test_vault_rules.py",
         "tests/unit/test_vault_edges.py",
     ],
-    "storage/atomic": ["tests/unit/test_store_atomic.py", "tests/unit/test_atomic_rules.py"],
+    "storage/atomic": [
+        "tests/unit/test_store_atomic.py",
+        "tests/unit/test_atomic_rules.py",
+        "tests/unit/test_atomic_reserve.py",
+    ],
     # The renewal service: services/broker.py until it is split (then services/renewal.py).
     "services/broker": [
         "tests/integration/test_broker.py",
