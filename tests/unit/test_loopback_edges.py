@@ -297,7 +297,7 @@ async def test_closing_ends_a_wait_and_a_half_read_request_without_leftovers() -
     _reader, writer = await asyncio.open_connection("127.0.0.1", redirect.port)
     writer.write(b"GET /callback HTTP/1.1\r\n")  # and then nothing more
     await writer.drain()
-    for _ in range(100):
+    for _ in range(2000):  # until the listener has taken the connection (no time limit meant)
         if redirect._tasks:
             break
         await asyncio.sleep(0.01)
