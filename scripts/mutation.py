@@ -204,6 +204,49 @@ EQUIVALENT: list[Equivalent] = [
     ),
     *(
         _eq(
+            "net/http",
+            'return host.strip("[]").lower().endswith(".localhost")',
+            f'return host.strip({text}).lower().endswith(".localhost")',
+            "it is given urlsplit's hostname, which never carries brackets or an X at both ends",
+        )
+        for text in ("None", '"XX[]XX"')
+    ),
+    *(
+        _eq(
+            "net/http",
+            'if not is_loopback_host(address.split("%", 1)[0]):',
+            f"if not is_loopback_host(address.{new}[0]):",
+            "ipaddress reads an IPv6 scope id (%lo) itself, and an address has at most one %",
+        )
+        for new in ("split(None, 1)", 'split("%", )', 'rsplit("%", 1)', 'split("XX%XX", 1)', 'split("%", 2)')
+    ),
+    *(
+        _eq(
+            "net/http",
+            'address = addresses[0].split("%", 1)[0]',
+            f"address = addresses[0].{new}[0]",
+            "an address has at most one %: the part before it is the same",
+        )
+        for new in ('split("%", )', 'rsplit("%", 1)', 'split("%", 2)')
+    ),
+    *(
+        _eq(
+            "net/http",
+            'out.setdefault("Host", parts.netloc.rsplit("@", 1)[-1])',
+            f'out.setdefault("Host", parts.netloc.rsplit("@", {n})[-1])',
+            "the part after the last @ is the same however often the rest is split",
+        )
+        for n in ("", "2")
+    ),
+    _eq(
+        "net/http",
+        'host = parts.hostname or ""',
+        'host = parts.hostname or "XXXX"',
+        "a URL without a host was refused by check_url before the request got here",
+        "_pinned__",
+    ),
+    *(
+        _eq(
             "domain/tokens",
             'if text.endswith(("Z", "z")):',
             f'if text.endswith(({text}, "z")):',

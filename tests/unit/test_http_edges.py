@@ -9,6 +9,7 @@ relies on, not how the module does it.
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator, Callable
 
 import httpx
@@ -500,3 +501,76 @@ async def test_an_exchange_that_outlasts_its_deadline_is_a_network_error() -> No
         await http.request("GET", "https://x.test/t?code=secret")
     assert info.value.message == "https://x.test/t did not finish answering within 0.05 s"
     assert info.value.sent is True
+
+
+class SystemResolver:
+    """The system resolver as httpx and the policy call it, answering from a table."""
+
+    def __init__(self) -> None:
+        self.table: dict[str, list[str]] = {}
+        self.asked: list[tuple[object, object, object]] = []
+
+    def __call__(
+        self, host: object, port: object, *args: object, **kwargs: object
+    ) -> list[tuple[object, ...]]:
+        kind = kwargs.get("type", args[1] if len(args) > 1 else None)
+        self.asked.append((host, port, kind))
+        addresses = self.table.get(str(host))
+        if not addresses:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        family = socket.AF_INET6 if ":" in addresses[0] else socket.AF_INET
+        return [(family, socket.SOCK_STREAM, 6, "", (a, port or 0)) for a in addresses]
+
+
+@pytest.fixture
+def system_resolver(monkeypatch: pytest.MonkeyPatch) -> SystemResolver:
+    resolver = SystemResolver()
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    return resolver
+
+
+def test_check_url_asks_the_system_resolver_for_the_name(system_resolver: SystemResolver) -> None:
+    system_resolver.table["app.localhost"] = ["127.0.0.1"]
+    check_url("http://app.localhost:8080/token")
+    assert system_resolver.asked == [("app.localhost", None, socket.SOCK_STREAM)]
+    with pytest.raises(InsecureURL, match="it does not resolve"):
+        check_url("http://other.localhost/token")
+    system_resolver.table["far.localhost"] = ["192.0.2.7"]
+    with pytest.raises(InsecureURL, match=r"it resolves to 192\.0\.2\.7"):
+        check_url("http://far.localhost/token")
+
+
+@pytest.mark.asyncio
+async def test_the_policy_resolves_a_localhost_name_itself_when_given_no_resolver(
+    system_resolver: SystemResolver,
+) -> None:
+    system_resolver.table["app.localhost"] = ["127.0.0.1"]
+    http, seen = _seen()
+    await http.request("GET", "http://app.localhost:8080/t")
+    assert str(seen[0].url) == "http://127.0.0.1:8080/t"
+    assert ("app.localhost", 8080, socket.SOCK_STREAM) in system_resolver.asked
+    await http.request("GET", "http://app.localhost/t")
+    assert ("app.localhost", 80, socket.SOCK_STREAM) in system_resolver.asked
+    with pytest.raises(InsecureURL, match="it does not resolve"):
+        await http.request("GET", "http://nowhere.localhost/t")
+
+
+@pytest.mark.asyncio
+async def test_the_resolver_is_asked_about_the_name_in_the_url() -> None:
+    asked: list[str] = []
+
+    def resolve(name: str) -> list[str]:
+        asked.append(name)
+        return ["127.0.0.1"]
+
+    http, _ = _seen(resolve=resolve)
+    await http.request("GET", "http://app.localhost:8080/t")
+    check_url("http://api.localhost/t", resolve=resolve)
+    assert asked == ["app.localhost", "api.localhost"]
+
+
+@pytest.mark.asyncio
+async def test_the_host_header_drops_user_info_even_with_an_at_sign_in_the_password() -> None:
+    http, seen = _seen(resolve=lambda name: ["127.0.0.1"])
+    await http.request("GET", "http://user:p@ss@app.localhost:9/t")
+    assert seen[0].headers["host"] == "app.localhost:9"
