@@ -29,7 +29,7 @@ if ! "$PYTHON" -c 'import PyInstaller' 2>/dev/null; then
   exit 1
 fi
 if ! "$PYTHON" -c 'import PySide6.QtWidgets, qasync' 2>/dev/null; then
-  echo "build_bundle: the tray's libraries are missing; run: $PYTHON -m pip install -e '.[gui]'" >&2
+  echo "build_bundle: the tray's libraries are missing; run: $PYTHON -m pip install -e ." >&2
   exit 1
 fi
 

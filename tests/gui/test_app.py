@@ -17,7 +17,7 @@ from PySide6.QtGui import QGuiApplication
 from tests.gui.conftest import Rig, Runner, until
 from tests.helpers import REPO
 from trayauth.ui.qt.bootstrap import broken_binding
-from trayauth.ui.qt.display import display_problem
+from trayauth.ui.qt.display import CLI_HINT, debian_package, display_problem, missing_library, qt_problem
 from trayauth.ui.qt.session import NO_TRAY_REASON
 from trayauth.ui.widgets.fallback_window import FallbackWindow
 
@@ -65,6 +65,43 @@ def test_no_display_is_one_line_and_exit_1_not_a_qt_abort(isolated: Path) -> Non
     assert "'trayauth header NAME'" in lines[0]
     demo = python("from trayauth.ui.app import main_demo; raise SystemExit(main_demo([]))", bare_env())
     assert demo.returncode == 1 and len(demo.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("library", "package"),
+    [
+        ("libxcb-cursor.so.0", "libxcb-cursor0"),
+        ("libxkbcommon-x11.so.0", "libxkbcommon-x11-0"),
+        ("libEGL.so.1", "libegl1"),
+        ("libxcb-render-util.so.0", "libxcb-render-util0"),
+    ],
+)
+def test_debian_package_for_a_missing_library(library: str, package: str) -> None:
+    assert debian_package(library) == package
+
+
+def test_a_missing_x11_library_is_named_in_one_line() -> None:
+    def load(path: str) -> None:
+        assert path.endswith("libqxcb.so")
+        raise OSError("libxcb-cursor.so.0: cannot open shared object file: No such file or directory")
+
+    line = qt_problem({"DISPLAY": ":0"}, "linux", load=load, answers=lambda _d: True)
+    assert line is not None and "\n" not in line
+    assert "libxcb-cursor.so.0 is missing" in line
+    assert "sudo apt install libxcb-cursor0" in line
+    assert missing_library("nothing useful") is None
+    # An explicit non-X11 platform, or Wayland, never loads the X11 plugin.
+    assert qt_problem({"QT_QPA_PLATFORM": "offscreen"}, "linux", load=load) is None
+    assert qt_problem({"WAYLAND_DISPLAY": "wayland-0"}, "linux", load=load) is None
+    assert qt_problem({"DISPLAY": ":0"}, "linux", load=lambda _p: None, answers=lambda _d: True) is None
+
+
+def test_a_display_nobody_answers_on_is_one_line_not_a_qt_abort(isolated: Path) -> None:
+    number = next(n for n in range(87, 200) if not Path(f"/tmp/.X11-unix/X{n}").exists())
+    env = {**bare_env(), "DISPLAY": f":{number}"}
+    proc = python("from trayauth.ui.app import main; raise SystemExit(main([]))", env)
+    assert proc.returncode == 1
+    assert proc.stderr == f"trayauth: no X server answers on DISPLAY=:{number}; {CLI_HINT}\n"
 
 
 def test_a_second_trayauth_says_so_and_exits(rig: Rig, run: Runner) -> None:

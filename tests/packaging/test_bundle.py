@@ -112,7 +112,7 @@ def test_spec_builds_both_executables_in_one_folder() -> None:
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    require_module("PySide6.QtWidgets", "pip install -e '.[gui]'")
+    require_module("PySide6.QtWidgets", "pip install -e .")
     require_module("PyInstaller", "pip install pyinstaller")
     out = tmp_path_factory.mktemp("bundle")
     env = dict(os.environ, PYTHON=sys.executable, DIST_DIR=str(out / "dist"), WORK_DIR=str(out / "work"))

@@ -65,8 +65,8 @@ def dists(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 @pytest.fixture(scope="module")
 def venv(dists: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A new venv with the wheel and its gui extra, as `pip install trayauth[gui]` would make it."""
-    _needed("PySide6.QtWidgets", "pip install -e '.[gui]'")
+    """A new venv with the plain wheel, as `pipx install trayauth` makes it: the tray included."""
+    _needed("PySide6.QtWidgets", "pip install -e .")
     root = tmp_path_factory.mktemp("venv")
     _timed("python -m venv", [sys.executable, "-m", "venv", root], timeout=120)
     python = root / "bin" / "python"
@@ -74,8 +74,8 @@ def venv(dists: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> 
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     _timed(
-        "pip install wheel[gui]",
-        [python, "-m", "pip", "install", "-q", f"{wheel}[gui]"],
+        "pip install wheel",
+        [python, "-m", "pip", "install", "-q", str(wheel)],
         env=env,
         timeout=600,
     )
@@ -124,6 +124,7 @@ def test_wheel_and_sdist_carry_the_resources(dists: tuple[Path, Path]) -> None:
     with zipfile.ZipFile(wheel) as zf:
         in_wheel = set(zf.namelist())
         entry_points = zf.read(f"trayauth-{__version__}.dist-info/entry_points.txt").decode()
+        metadata = zf.read(f"trayauth-{__version__}.dist-info/METADATA").decode()
     with tarfile.open(sdist) as tf:
         in_sdist = {name.split("/", 1)[1] for name in tf.getnames() if "/" in name}
     wanted = _resource_files() | {"trayauth/py.typed"}
@@ -131,6 +132,14 @@ def test_wheel_and_sdist_carry_the_resources(dists: tuple[Path, Path]) -> None:
     assert wanted <= in_sdist, sorted(wanted - in_sdist)
     assert any(n.startswith("trayauth/resources/presets/") for n in wanted)
     assert "trayauth = trayauth.cli:main" in entry_points
+    assert "trayauth-tray = trayauth.ui.app:main" in entry_points
+    # The tray is in the default install (no extra needed); `[gui]` stays as an empty alias.
+    requires = [line for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
+    for name in ("PySide6-Essentials", "qasync"):
+        mine = [line for line in requires if line.lower().startswith(f"requires-dist: {name.lower()}")]
+        assert mine, name
+        assert not [line for line in mine if "extra ==" in line], mine
+    assert "Provides-Extra: gui" in metadata
     assert not [n for n in in_wheel if n.startswith("tests/")]
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from trayauth.ui.qt.bootstrap import run_tray
-from trayauth.ui.qt.display import display_problem
+from trayauth.ui.qt.display import display_problem, qt_problem
 
 if TYPE_CHECKING:
     from trayauth.services.broker import Broker
@@ -53,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         forbid_core_dumps()
     args = _parser("trayauth", demo=False).parse_args(list(argv or []))
-    problem = display_problem()
+    problem = display_problem() or qt_problem()
     if problem:
         _say(problem)
         return 1
@@ -82,7 +82,7 @@ def main_demo(argv: Sequence[str] | None = None) -> int:
 
         forbid_core_dumps()
     args = _parser("trayauth demo", demo=True).parse_args(list(argv or []))
-    problem = display_problem()
+    problem = display_problem() or qt_problem()
     if problem:
         _say(problem)
         return 1
