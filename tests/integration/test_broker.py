@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from trayauth.domain.errors import LoginRequired
+from trayauth.domain.errors import LoginRequired, TrayauthError
 from trayauth.domain.events import AccountEvent
 from trayauth.domain.model import Account, State
 from trayauth.domain.presets import PresetCatalog
@@ -143,4 +143,56 @@ async def test_unrenewable_token_is_announced_once(rig: Any) -> None:
         await scheduler.tick()
     kinds = [e.kind for e in events if e.account == "b" and e.kind in ("expiring", "expired")]
     assert kinds == ["expiring", "expired"]
+    await broker.aclose()
+
+
+@pytest.mark.asyncio
+async def test_scheduler_wakes_on_time_for_a_token_that_cannot_renew(rig: Any) -> None:
+    """A pasted token has no due moment; its warning and its expiry still set the next look, to
+    the second (the tick used to skip such accounts and sleep its full minute: ~58 s late)."""
+    broker, srv, clock, _, events = rig
+    expires = int(clock.now) + 3600
+    broker.add(Account("b", "bearer", {}))
+    await broker.login("b", {"token": srv.mint_jwt({"sub": "x", "exp": expires})})
+    scheduler = RenewalScheduler(broker, clock=clock, max_sleep=1e6, notify_lead=lambda: 300.0)
+    delay = await scheduler.tick()
+    assert delay == pytest.approx(expires - 300 - clock.now, abs=0.01)
+    clock.now += delay
+    delay = await scheduler.tick()
+    (warning,) = [e for e in events if e.kind == "expiring"]
+    assert "5 min" in warning.message, warning.message
+    assert delay == pytest.approx(300, abs=0.01)
+    clock.now += delay
+    await scheduler.tick()
+    assert [e.kind for e in events if e.kind in ("expiring", "expired")] == ["expiring", "expired"]
+    await broker.aclose()
+
+
+@pytest.mark.parametrize("restart", [False, True], ids=["same tray", "after a restart"])
+@pytest.mark.asyncio
+async def test_a_failed_refresh_is_retried_so_the_error_clears_when_the_provider_recovers(
+    rig: Any, restart: bool
+) -> None:
+    """"Refresh now" failed with 47 minutes left: the account must not stay red until the token
+    next falls due; the scheduler retries on its backoff and the error goes with the success."""
+    broker, srv, clock, _, events = rig
+    await login_sentiance(broker, srv)
+    scheduler = RenewalScheduler(broker, clock=clock)
+    await scheduler.tick()
+    srv.inject("sentiance", "auth/token", {"status": 500, "body": "boom"})
+    clock.now += 60
+    with pytest.raises(TrayauthError, match="500"):
+        await broker.refresh("work")  # "Refresh now": the valid token is kept, the failure recorded
+    assert broker.view("work").error
+    if restart:
+        scheduler = RenewalScheduler(broker, clock=clock)
+    delay = await scheduler.tick()
+    assert delay == pytest.approx(15.0, abs=0.01)
+    assert not scheduler._tasks
+    clock.now += delay
+    await scheduler.tick()
+    await asyncio.gather(*scheduler._tasks.values())
+    assert broker.view("work").error is None
+    assert broker.view("work").state == State.VALID
+    assert events[-1].kind == "renewed"
     await broker.aclose()

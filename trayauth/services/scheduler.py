@@ -92,7 +92,12 @@ class RenewalScheduler:
         for view in views:
             if not self.broker.is_renewing(view.name):  # mid-refresh, a rotating token looks unrenewable
                 self._announce(view, now)
-            due = self._due_at(view)
+            # The announcement moments first: a token that never renews has no due moment, and
+            # its "expires soon" / "expired" must still wake the scheduler on time.
+            for lead_at in self._announce_times(view):
+                if lead_at > now:
+                    next_at = min(next_at, lead_at)
+            due = self._due_at(view, now)
             if due is None:
                 continue
             if due <= now and view.name not in self._tasks:
@@ -103,9 +108,6 @@ class RenewalScheduler:
                     next_at = now  # more are due: look again soon
             elif due > now:
                 next_at = min(next_at, due)
-            for lead_at in self._announce_times(view):
-                if lead_at > now:
-                    next_at = min(next_at, lead_at)
         return max(0.05, next_at - now)
 
     def _follow_clock(self, now: float) -> None:
@@ -116,10 +118,16 @@ class RenewalScheduler:
             for failure in self._failures.values():
                 failure.retry_at -= last - now
 
-    def _due_at(self, view: AccountView) -> float | None:
+    def _due_at(self, view: AccountView, now: float) -> float | None:
         failure = self._failures.get(view.name)
         if failure is not None:
             return failure.retry_at
+        if view.error and view.renewable and view.state != State.LOGGED_OUT:
+            # A failed renewal the scheduler did not see (a "Refresh now", a tray restarted after
+            # one) is retried on the usual backoff, so the error goes as soon as the provider is
+            # back instead of staying until the token next falls due.
+            self._failures[view.name] = _Failure(1, now + BACKOFF_FIRST)
+            return now + BACKOFF_FIRST
         return view.renew_at
 
     def _announce_times(self, view: AccountView) -> list[float]:
@@ -143,7 +151,7 @@ class RenewalScheduler:
         message = (
             f"{view.name}: the token expired and cannot renew itself"
             if kind is EventKind.EXPIRED
-            else f"{view.name}: the token expires in {max(0, int(view.expires_at - now)) // 60} min "
+            else f"{view.name}: the token expires in {_minutes(view.expires_at - now)} "
             "and cannot renew itself"
         )
         self.broker.publish(AccountEvent(kind, view.name, message, NextStep.log_in(view.name)))
@@ -205,6 +213,12 @@ def _problem(exc: BaseException) -> TrayauthError:
 
 def _log_stderr(line: str) -> None:
     print(f"trayauth: {line}", file=sys.stderr, flush=True)
+
+
+def _minutes(seconds: float) -> str:
+    """Rounded, not truncated: a warning at 299.5 s says "5 min", as the setting says."""
+    minutes = round(max(0.0, seconds) / 60)
+    return f"{minutes} min" if minutes >= 1 else f"{max(0, round(seconds))} s"
 
 
 async def _wait_event(event: asyncio.Event, timeout: float) -> None:
