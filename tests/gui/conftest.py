@@ -14,6 +14,8 @@ os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before anything imports Qt
 
 import asyncio
 import gc
+import shutil
+import subprocess
 import time
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
@@ -160,6 +162,7 @@ class Rig:
         self.ui = ui
         self.session: Any = None
         self.wake_bus: Any = None  # a D-Bus connection playing logind's, for the wake tests
+        self.notify_bus: Any = False  # a private bus with a notification service; False: balloons
 
     def _confirm(self, title: str, text: str) -> bool:
         self.confirmed.append(title)
@@ -175,6 +178,7 @@ class Rig:
             confirm=self._confirm,
             coalesce=0.05,
             wake_bus=self.wake_bus,
+            notify_bus=self.notify_bus,
         )
         self.run(self.session.start())
         return self.session
@@ -211,3 +215,31 @@ def rig(isolated: Path, fresh_provider: Any, run: Runner) -> Iterator[Rig]:
         yield r
     finally:
         r.close()
+
+
+# ---- a private D-Bus daemon (wake and notification tests) ----------------------------------
+
+
+@pytest.fixture
+def bus_address(tmp_path: Path) -> Iterator[str]:
+    daemon = shutil.which("dbus-daemon")
+    if daemon is None:
+        if os.environ.get("CI"):
+            pytest.fail("dbus-daemon is missing (.ci/run installs the dbus package)")
+        pytest.skip("dbus-daemon is not installed")
+    proc = subprocess.Popen(
+        [daemon, "--session", "--nofork", "--print-address=1", "--nopidfile"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "HOME": str(tmp_path)},
+    )
+    try:
+        assert proc.stdout is not None
+        address = proc.stdout.readline().strip()
+        assert address, "dbus-daemon printed no address"
+        yield address
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()

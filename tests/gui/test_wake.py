@@ -6,43 +6,13 @@ logind's name and sends the signal, byte for byte as logind does.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from PySide6.QtDBus import QDBusConnection, QDBusMessage
 
 from tests.gui.conftest import Clock, Rig, Runner, until
 from trayauth.ui.qt.wake import LOGIND, LOGIND_MANAGER, LOGIND_PATH, WakeWatcher
-
-
-@pytest.fixture
-def bus_address(tmp_path: Path) -> Iterator[str]:
-    daemon = shutil.which("dbus-daemon")
-    if daemon is None:
-        if os.environ.get("CI"):
-            pytest.fail("dbus-daemon is missing (.ci/run installs the dbus package)")
-        pytest.skip("dbus-daemon is not installed")
-    proc = subprocess.Popen(
-        [daemon, "--session", "--nofork", "--print-address=1", "--nopidfile"],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "HOME": str(tmp_path)},
-    )
-    try:
-        assert proc.stdout is not None
-        address = proc.stdout.readline().strip()
-        assert address, "dbus-daemon printed no address"
-        yield address
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        if proc.stdout is not None:
-            proc.stdout.close()
 
 
 class Logind:

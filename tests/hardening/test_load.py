@@ -323,7 +323,9 @@ def test_200_accounts_renewed_at_once_under_faults(
 
     events: list[AccountEvent] = []
     broker.subscribe(events.append)
-    session = TraySession(broker, ui="tray", open_url=lambda url: False, confirm=lambda t, x: False)
+    session = TraySession(
+        broker, ui="tray", open_url=lambda url: False, confirm=lambda t, x: False, notify_bus=False
+    )
     run(session.start())
     tray = session.ui
     assert isinstance(tray, Tray)

@@ -25,6 +25,7 @@ from trayauth.services.scheduler import RenewalScheduler
 from trayauth.storage.consent import ConsentStore
 from trayauth.ui.qt.accounts import AccountList
 from trayauth.ui.qt.clipboard import SecretClipboard
+from trayauth.ui.qt.notifications import DesktopNotifications
 from trayauth.ui.qt.timers import qt_timer
 from trayauth.ui.qt.wake import WakeWatcher
 from trayauth.ui.state import wording
@@ -58,6 +59,7 @@ class TraySession:
         confirm: Callable[[str, str], bool] = ask_confirm,
         coalesce: float = COALESCE,
         wake_bus: object | None = None,
+        notify_bus: object | bool | None = None,
     ) -> None:
         self.broker = broker
         self.quit_requested = asyncio.Event()
@@ -91,6 +93,8 @@ class TraySession:
         self._scheduler_task: asyncio.Task[None] | None = None
         self._wake_bus = wake_bus
         self.wake: WakeWatcher | None = None
+        self._notify_bus = notify_bus  # None: the session bus; False: balloons only
+        self.desktop: DesktopNotifications | None = None
 
     # ---- notes shown in the menu / window --------------------------------------------------
 
@@ -102,8 +106,26 @@ class TraySession:
         return " · ".join(p for p in parts if p) or None
 
     def _show_note(self, note: Note) -> None:
-        if self.ui is not None:
+        """The desktop's notification service where there is one, else the tray's balloon;
+        the no-tray window also shows it in its status line, where it stays in view."""
+        sent = self.desktop is not None and self.desktop.show(note)
+        if self.ui is None:
+            return
+        if isinstance(self.ui, FallbackWindow) or not sent:
             self.ui.show_note(note)
+
+    def _note_action(self, note: Note, key: str) -> None:
+        """A button on a desktop notification: "Log in" opens the login dialog (the user starts
+        the browser there), "Copy header" copies; a click on the note does its first button."""
+        name = note.account
+        if name is None:
+            return
+        if key == "default" and note.actions:
+            key = note.actions[0][0]
+        if key == "login":
+            self.actions.login(name)
+        elif key == "copy":
+            self.actions.copy_header(name)
 
     def _task_failed(self, exc: BaseException) -> None:
         """A bug in a UI task: one line to the user and stderr, no traceback (it may hold data)."""
@@ -159,6 +181,9 @@ class TraySession:
         self.ui.show()
         self._scheduler_task = asyncio.get_running_loop().create_task(self.scheduler.run())
         self.wake = WakeWatcher(self._woke, bus=self._wake_bus)
+        if self._notify_bus is not False:
+            bus = None if self._notify_bus is None or self._notify_bus is True else self._notify_bus
+            self.desktop = DesktopNotifications(self._note_action, bus=bus)
 
     def _woke(self) -> None:
         """Back from suspend: what fell due while asleep is renewed now, and the view is redrawn."""

@@ -22,7 +22,7 @@ from trayauth.domain.events import AccountEvent, EventKind
 from trayauth.ui.state import wording
 from trayauth.ui.state.timers import Timer, TimerFactory
 
-COALESCE = 1.5
+COALESCE = 1.0  # short enough that a warning lands within 2 s of its moment
 COOLDOWN = 600.0
 MAX_LINES = 4
 HISTORY = 50
@@ -41,6 +41,13 @@ class Note:
     level: Level = Level.INFO
     account: str | None = None
     family: str | None = None  # "needs_login" | "expiring" | "renew_failed"
+    # (key, label) buttons a desktop notification offers; "default" is a click on the body.
+    actions: tuple[tuple[str, str], ...] = ()
+
+
+LOGIN = ("login", "Log in")
+COPY = ("copy", "Copy header")
+ACTIONS = {"needs_login": (LOGIN,), "expiring": (LOGIN, COPY), "renew_failed": ()}
 
 
 # Event kind -> family of trouble. EXPIRED and LOGIN_NEEDED are one family: both mean
@@ -77,7 +84,7 @@ def _note_for(event: AccountEvent, family: str) -> Note:
         text = event.message or f"{name} could not be renewed; trayauth will retry"
         if event.message and event.next_step is not None:
             text = wording.text_of(event.message, event.next_step)
-    return Note(title, text, LEVELS[family], name, family)
+    return Note(title, text, LEVELS[family], name, family, ACTIONS[family])
 
 
 class Notifier:
@@ -146,12 +153,39 @@ class Notifier:
                 level=max(n.level for n in notes),
                 account=names[0] if len(names) == 1 else None,
                 family=notes[0].family if len({n.family for n in notes}) == 1 else None,
+                actions=notes[0].actions if len(names) == 1 else (),
             )
         )
 
     def info(self, title: str, text: str, account: str | None = None) -> None:
         """A direct answer to something the user just did (a copy): shown at once."""
         self._display(Note(title, text, Level.INFO, account))
+
+    def answer(
+        self,
+        title: str,
+        text: str,
+        account: str,
+        *,
+        family: str | None = "renew_failed",
+        actions: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        """The outcome of something the user asked for on ``account`` ("Refresh now", a copy):
+        shown at once, and it IS the notification for that event — the broker's event about the
+        same failure, pending or still to come, is not shown a second time."""
+        # The first answer stands for the trouble itself; a repeat click is answered plainly.
+        pending = sorted(n.family for n in self._pending if n.account == account and n.family)
+        told = [f for f in ("renew_failed", "needs_login") if (account, f) in self._told and f not in pending]
+        family = None if told else (pending[0] if pending else family)
+        for trouble in ("renew_failed", "needs_login"):
+            key = (account, trouble)
+            self._told.add(key)
+            self._last_told[key] = self._clock()
+        self._pending = [n for n in self._pending if n.account != account]
+        if not self._pending and self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        self._display(Note(title, text, Level.WARNING, account, family, actions))
 
     def _display(self, note: Note) -> None:
         self.last = note

@@ -97,11 +97,11 @@ class Actions:
         try:
             tokens = await self.broker.token(name)
         except LoginRequired as exc:
-            self.notifier.info(f"{name}: log in again", exc.message, account=name)
+            self.notifier.answer(f"{name}: log in again", wording.text(exc), name, family="needs_login")
             self.login(name)
             return
         except TrayauthError as exc:
-            self.notifier.info(f"{name}: nothing copied", wording.text(exc), account=name)
+            self.notifier.answer(f"{name}: nothing copied", wording.text(exc), name)
             return
         text = (
             format_header(self.settings.header_format(), tokens.access_token)
@@ -128,7 +128,7 @@ class Actions:
         try:
             tokens = await self.broker.refresh(name)
         except TrayauthError as exc:
-            self.notifier.info(f"{name}: not renewed", wording.text(exc), account=name)
+            self.notifier.answer(f"{name}: not renewed", wording.text(exc), name)
             return
         self.notifier.info(f"{name} renewed", left_phrase(tokens.expires_at, self.clock()), account=name)
         self.poke()
