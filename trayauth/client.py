@@ -10,10 +10,11 @@ in a ``Path``).
 
 Wire format: one JSON object per line each way. Requests ``{"v": 2, "op": "token", "name": N}``
 (with ``"renew": token_digest(refused)`` after a server refused that token: renew it unless that
-happened already) and ``{"v": 2, "op": "ping"}``; replies ``{"ok": true, "token": …, "expires_at": …,
-"warning": MESSAGE, "warning_next": STEP}``, ``{"ok": true, "pid": …}`` or ``{"ok": false,
-"error": MESSAGE, "next": STEP, "exit_code": N}``. A STEP (present only when there is one) is what
-to do next as data (``NextStep.to_dict``): the CLI words it as a command.
+happened already), ``{"v": 2, "op": "ping"}`` and ``{"v": 2, "op": "pick"}`` (open quick access);
+replies ``{"ok": true, "token": …, "expires_at": …, "warning": MESSAGE, "warning_next": STEP}``,
+``{"ok": true, "pid": …}`` or ``{"ok": false, "error": MESSAGE, "next": STEP, "exit_code": N}``. A
+STEP (present only when there is one) is what to do next as data (``NextStep.to_dict``): the CLI
+words it as a command.
 From version 2 a tray whose answer takes a moment (a renewal, perhaps waiting out a 429) first
 sends ``{"working": true}``: a live tray speaks within :data:`ANSWER_TIMEOUT`, so one that says
 nothing (frozen, stopped) is given up on after about a second and the CLI goes direct, while one
@@ -171,6 +172,14 @@ def request_token(
     "exit_code": int}`` (the ``*next`` members only when there is a next step).
     """
     return _exchange(socket_path(runtime_dir), {"v": PROTOCOL, "op": "token", "name": name}, timeout)
+
+
+def request_pick(
+    runtime_dir: str | os.PathLike[str], timeout: float = ANSWER_TIMEOUT
+) -> dict[str, Any] | None:
+    """Ask the running tray to open its quick-access window (``trayauth pick``); None when no
+    tray answers. A reply is ``{"ok": True}`` or ``{"ok": False, "error": str, "exit_code": int}``."""
+    return _exchange(socket_path(runtime_dir), {"v": PROTOCOL, "op": "pick"}, timeout)
 
 
 def tray_running(runtime_dir: str | os.PathLike[str], timeout: float = ANSWER_TIMEOUT) -> int | None:

@@ -73,6 +73,7 @@ def _parser() -> object:
     ins.add_argument("--json", action="store_true")
 
     sub.add_parser("status", help="is the tray running, and where are secrets kept")
+    sub.add_parser("pick", help="open the tray's quick-access window (bind it to a keyboard shortcut)")
 
     from trayauth.cli.handoff import add_parsers
 

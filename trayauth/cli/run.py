@@ -312,6 +312,22 @@ def cmd_status(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_pick(_args: argparse.Namespace) -> int:
+    """Ask the running tray to open quick access: one line and exit 1 when there is none."""
+    from trayauth.client import request_pick
+    from trayauth.storage.paths import Paths
+
+    reply = request_pick(Paths.default().runtime_dir)
+    if reply is None:
+        print("trayauth: the tray is not running; start it with 'trayauth'", file=sys.stderr)
+        return 1
+    if not reply.get("ok"):
+        print(f"trayauth: {reply.get('error') or 'the tray refused'}", file=sys.stderr)
+        code = reply.get("exit_code")
+        return code if isinstance(code, int) and not isinstance(code, bool) and code else 1
+    return 0
+
+
 def cmd_tray(args: argparse.Namespace) -> int:
     from trayauth.ui.app import main as tray_main
 
@@ -343,6 +359,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "kube": handoff.cmd_kube,
     "git-credential": handoff.cmd_git_credential,
     "proxy": handoff.cmd_proxy,
+    "pick": cmd_pick,
 }
 
 

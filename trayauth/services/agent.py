@@ -28,6 +28,7 @@ from trayauth.domain.model import State
 
 if TYPE_CHECKING:
     import asyncio
+    from collections.abc import Callable
     from pathlib import Path
 
     from trayauth.domain.consent import Requester
@@ -154,9 +155,17 @@ def _speaks_working(line: bytes) -> bool:
 class AgentServer:
     """Answers the CLI from the tray's broker: ``broker.token()`` renews when due, single-flight."""
 
-    def __init__(self, broker: Broker, runtime_dir: Path, gate: ConsentGate | None = None) -> None:
+    def __init__(
+        self,
+        broker: Broker,
+        runtime_dir: Path,
+        gate: ConsentGate | None = None,
+        *,
+        on_pick: Callable[[], None] | None = None,
+    ) -> None:
         self.broker = broker
         self.gate = gate
+        self.on_pick = on_pick  # `trayauth pick`: the tray opens its quick-access window
         self.runtime_dir = runtime_dir
         self.path = socket_path(runtime_dir)
         self.requests = 0
@@ -298,6 +307,11 @@ class AgentServer:
         op = request.get("op")
         if op == "ping":
             return {"ok": True, "pid": os.getpid(), "v": PROTOCOL}
+        if op == "pick":
+            if self.on_pick is None:
+                return {"ok": False, "error": "this tray has no quick-access window", "exit_code": 1}
+            self.on_pick()
+            return {"ok": True}
         if op != "token":
             return {"ok": False, "error": f"unknown request {str(op)[:40]!r}", "exit_code": 2}
         name = request.get("name")

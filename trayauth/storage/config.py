@@ -32,6 +32,9 @@ HEADER = (
 )
 
 
+LEFT_CLICK = ("copy", "quick")
+
+
 @dataclass(frozen=True, slots=True)
 class AppSettings:
     default: str | None = None
@@ -39,6 +42,7 @@ class AppSettings:
     header_format: str = "Authorization: Bearer {token}"
     notify_lead_seconds: int = 300
     autostart: bool = False
+    left_click: str = "copy"  # the tray icon's left click: "copy" the default's header, or "quick" access
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +109,8 @@ def _app_field_problem(key: str, value: object) -> str | None:
         return _header_format_problem(value) if isinstance(value, str) else "header_format must be a string"
     if key == "autostart":
         return None if isinstance(value, bool) else "autostart must be true or false"
+    if key == "left_click":
+        return None if value in LEFT_CLICK else "left_click must be \"copy\" or \"quick\""
     names = ", ".join(f.name for f in fields(AppSettings))
     return f"unknown app setting {key!r} (known: {names})"
 

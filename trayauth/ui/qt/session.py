@@ -28,13 +28,17 @@ from trayauth.ui.qt.clipboard import SecretClipboard
 from trayauth.ui.qt.notifications import DesktopNotifications
 from trayauth.ui.qt.timers import qt_timer
 from trayauth.ui.qt.wake import WakeWatcher
+from trayauth.ui.state.activity import ActivityLog
 from trayauth.ui.state import wording
 from trayauth.ui.state.appsettings import AppSettingsCache
 from trayauth.ui.state.notifier import COALESCE, Note, Notifier
 from trayauth.ui.state.tasks import Tasks
+from trayauth.ui.widgets.about import AboutDialog
 from trayauth.ui.widgets.actions import Actions, ask_confirm, open_in_browser
+from trayauth.ui.widgets.activity import ActivityDialog
 from trayauth.ui.widgets.consent import ConsentAsker
 from trayauth.ui.widgets.fallback_window import FallbackWindow
+from trayauth.ui.widgets.quick_access import QuickAccess
 from trayauth.ui.widgets.tray import Tray
 
 NO_TRAY_REASON = (
@@ -81,11 +85,19 @@ class TraySession:
             open_url=open_url,
             confirm=confirm,
             clock=broker.clock,
+            quick_access=self.open_quick,
+            open_activity=self.open_activity,
+            open_about=self.open_about,
         )
         self.accounts.happened.connect(self.notifier.on_event)
+        self.activity = ActivityLog(broker.clock)
+        self.accounts.happened.connect(self.activity.on_event)
+        self.quick: QuickAccess | None = None  # built on first use: most trays never open it
         # Accounts set to "Ask before handing out" are given to a program only after the dialog.
         self.consent = ConsentGate(ConsentStore(broker.store.paths.root), asker=ConsentAsker())
-        self.agent = AgentServer(broker, broker.store.paths.runtime_dir, self.consent)
+        self.agent = AgentServer(
+            broker, broker.store.paths.runtime_dir, self.consent, on_pick=self.open_quick
+        )
         self.mode = ui  # "auto": the tray where there is one; "tray" or "window" to choose
         self._notes = notes
         self._key_note: str | None = None
@@ -126,6 +138,46 @@ class TraySession:
             self.actions.login(name)
         elif key == "copy":
             self.actions.copy_header(name)
+
+    # ---- windows the menu opens ---------------------------------------------------------
+
+    def open_quick(self) -> None:
+        """Quick access at the tray icon (or near the mouse: ``trayauth pick``, the window)."""
+        if self.quick is None:
+            self.quick = QuickAccess(
+                self.accounts, self.actions, default=self.actions.default_name, clock=self.broker.clock
+            )
+        anchor = self.ui.icon.geometry() if isinstance(self.ui, Tray) else None
+        self.quick.open(anchor)
+
+    def open_activity(self) -> None:
+        key = "activity"
+        window = self.actions.windows.get(key)
+        if isinstance(window, ActivityDialog):
+            window.refresh()
+            window.raise_()
+            window.activateWindow()
+            return
+        dialog = ActivityDialog(self.activity, clock=self.broker.clock)
+        self.accounts.happened.connect(dialog.refresh)
+        self.actions.track(key, dialog)
+
+    def open_about(self) -> None:
+        paths = self.broker.store.paths
+        try:
+            location = self.broker.key_location()
+            key = location.description
+            keyring = "in use" if not location.fallback else "not used: the key is in a file (see Settings)"
+        except TrayauthError as exc:
+            key, keyring = "unknown", exc.line()
+        facts = [
+            ("Config", str(paths.config_file)),
+            ("Secrets", f"encrypted in {paths.vault_file}"),
+            ("Vault key", key),
+            ("Keyring", keyring),
+            ("Tray socket", self.agent.problem or str(self.agent.path)),
+        ]
+        self.actions.track("about", AboutDialog(facts))
 
     def _task_failed(self, exc: BaseException) -> None:
         """A bug in a UI task: one line to the user and stderr, no traceback (it may hold data)."""
@@ -209,6 +261,9 @@ class TraySession:
     async def close(self) -> None:
         self.notifier.cancel()
         self.actions.close_windows()
+        if self.quick is not None:
+            self.quick.dispose()
+            self.quick = None
         if self._scheduler_task is not None:
             self._scheduler_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

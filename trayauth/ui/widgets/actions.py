@@ -59,7 +59,13 @@ class Actions:
         open_url: Callable[[str], bool] = open_in_browser,
         confirm: Callable[[str, str], bool] = ask_confirm,
         clock: Callable[[], float] = time.time,
+        quick_access: Callable[[], None] = lambda: None,
+        open_activity: Callable[[], None] = lambda: None,
+        open_about: Callable[[], None] = lambda: None,
     ) -> None:
+        self.quick_access = quick_access
+        self.open_activity = open_activity
+        self.open_about = open_about
         self.broker = broker
         self.accounts = accounts
         self.tasks = tasks
@@ -75,8 +81,23 @@ class Actions:
 
     # ---- copying ---------------------------------------------------------------------------
 
+    def default_name(self) -> str | None:
+        """The account a left click copies: the chosen default, else the most recently used."""
+        try:
+            return self.broker.default_account()
+        except TrayauthError:
+            return None
+
+    def left_click(self) -> None:
+        """Left click on the icon: quick access or the default's header, as the setting says;
+        "Add account" while there is no account."""
+        if self.settings.current.left_click == "quick" and self.accounts.views:
+            self.quick_access()
+            return
+        self.copy_default()
+
     def copy_default(self) -> None:
-        """Left click on the icon: the default account's header, or "Add account" with none."""
+        """The default account's header, or "Add account" with none."""
         try:
             name = self.broker.default_account()
         except TrayauthError as exc:
@@ -177,6 +198,14 @@ class Actions:
         window.raise_()
         window.activateWindow()
         return True
+
+    def track(self, key: str, window: QDialog) -> QDialog:
+        """Show ``window`` as the one open under ``key``; raise it instead when it is open."""
+        if self._raise(key):
+            existing = self.windows[key]
+            window.deleteLater()
+            return existing if isinstance(existing, QDialog) else window
+        return self._track(key, window)
 
     def _track(self, key: str, window: QDialog) -> QDialog:
         self.windows[key] = window

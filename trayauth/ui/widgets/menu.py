@@ -4,6 +4,12 @@ Rebuilding on open means the menu always shows what is true now (the CLI may hav
 renewed or removed accounts) and costs nothing while closed. Each account is a submenu titled
 with its provider and a live countdown ("expires in 12:04"); the one-second timer that ticks it
 runs only while the menu is open.
+
+It stays a menu however many accounts there are: at most a dozen rows (the default and the most
+recently used, :func:`trayauth.ui.state.quick.menu_rows`), then "All accounts…" for quick
+access with its search; every line is elided to a bounded width with the full text in its
+tooltip, and an error's text is never a menu line (it is in the row's tooltip and the Activity
+view), so a long path or a provider's message cannot make the menu as wide as the screen.
 """
 
 from __future__ import annotations
@@ -12,13 +18,14 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QTimer
-from PySide6.QtGui import QAction
+from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtGui import QAction, QFontMetrics
 from PySide6.QtWidgets import QMenu
 
 from trayauth.domain.model import State
 from trayauth.services.broker import AccountView
-from trayauth.ui.state.present import clock_time, row_label, state_of_view, status_word
+from trayauth.ui.state.present import clock_time, countdown, row_label, state_of_view, status_word
+from trayauth.ui.state.quick import MENU_ROWS, menu_rows
 from trayauth.ui.widgets.icons import dot_icon
 
 if TYPE_CHECKING:
@@ -26,11 +33,38 @@ if TYPE_CHECKING:
     from trayauth.ui.widgets.actions import Actions
 
 TICK_MS = 1000
+MAX_TEXT_EM = 64  # the widest a menu line may be, in average character widths (~450 px at 1x)
+
+
+def _limit(menu: QMenu) -> tuple[QFontMetrics, int]:
+    metrics = QFontMetrics(menu.font())
+    return metrics, MAX_TEXT_EM * metrics.averageCharWidth()
+
+
+def elided(menu: QMenu, text: str) -> str:
+    metrics, limit = _limit(menu)
+    return metrics.elidedText(text, Qt.TextElideMode.ElideRight, limit)
+
+
+def row_text(menu: QMenu, view: AccountView, now: float) -> str:
+    """The row's label within the bound, keeping what matters most: the countdown, then the
+    name; the provider goes first, then the name is elided in its middle."""
+    metrics, limit = _limit(menu)
+    full = row_label(view, now)
+    if metrics.horizontalAdvance(full) <= limit:
+        return full
+    mark = " (default)" if view.is_default else ""
+    tail = f"{mark} — {countdown(view, now)}"
+    room = max(metrics.averageCharWidth() * 8, limit - metrics.horizontalAdvance(tail))
+    return metrics.elidedText(view.name, Qt.TextElideMode.ElideMiddle, room) + tail
 
 
 def _disabled(menu: QMenu, text: str) -> QAction:
-    action = menu.addAction(text)
+    """An information line: elided to the menu's width, the whole text in its tooltip."""
+    action = menu.addAction(elided(menu, text))
     action.setEnabled(False)
+    if action.text() != text:
+        action.setToolTip(text)
     return action
 
 
@@ -46,8 +80,11 @@ class AccountMenu(QObject):
         key_note: Callable[[], str | None] = lambda: None,
         extra_note: Callable[[], str | None] = lambda: None,
         clock: Callable[[], float] = time.time,
+        default: Callable[[], str | None] = lambda: None,
     ) -> None:
         super().__init__(menu)
+        menu.setToolTipsVisible(True)
+        self.default = default
         self.menu = menu
         self.accounts = accounts
         self.actions = actions
@@ -73,10 +110,15 @@ class AccountMenu(QObject):
         now = self.clock()
         lead = self.accounts.lead()
         if self.accounts.problem:
-            _disabled(menu, self.accounts.problem)
-        for view in self.accounts.views:
+            line = _disabled(menu, "The config file cannot be read (hover for why)")
+            line.setToolTip(self.accounts.problem)
+        views = self.accounts.views
+        for view in menu_rows(views, self.default()):
             self._add_row(view, now, lead)
-        if not self.accounts.views and not self.accounts.problem:
+        if len(views) > MENU_ROWS:
+            more = menu.addAction(f"All accounts ({len(views)})…", self.actions.quick_access)
+            more.setObjectName("all_accounts")
+        if not views and not self.accounts.problem:
             _disabled(menu, "No accounts yet")
         menu.addSeparator()
         menu.addAction("Add account…", self.actions.add_account).setObjectName("add_account")
@@ -85,12 +127,17 @@ class AccountMenu(QObject):
             if note:
                 _disabled(menu, note).setObjectName("note")
         menu.addSeparator()
+        menu.addAction("Activity…", self.actions.open_activity).setObjectName("activity")
+        menu.addAction("About trayauth", self.actions.open_about).setObjectName("about")
         menu.addAction("Quit trayauth", self.actions.quit).setObjectName("quit")
         if any(v.expires_at is not None for v in self.accounts.views):
             self.timer.start()
 
     def _add_row(self, view: AccountView, now: float, lead: float) -> None:
-        sub = QMenu(row_label(view, now), self.menu)
+        label = row_label(view, now)
+        sub = QMenu(row_text(self.menu, view, now), self.menu)
+        sub.setToolTipsVisible(True)
+        sub.menuAction().setToolTip(label if not view.error else f"{label}\n{view.error}")
         sub.setObjectName(f"account_{view.name}")
         self._submenus.append(sub)
         busy = self.accounts.busy
@@ -104,7 +151,8 @@ class AccountMenu(QObject):
             word += f" · until {clock_time(view.expires_at, now)}"
         _disabled(sub, word)
         if view.error and logged_in:
-            _disabled(sub, f"! {view.error}")
+            problem = _disabled(sub, "! The last renewal failed (hover for why)")
+            problem.setToolTip(view.error)
         elif view.sign_in_by is not None and logged_in and view.sign_in_by > now:
             _disabled(sub, f"! No refresh token: sign in again by {clock_time(view.sign_in_by, now)}")
         sub.addSeparator()
@@ -113,7 +161,8 @@ class AccountMenu(QObject):
         sub.addAction("Copy header", lambda: a.copy_header(name)).setEnabled(logged_in)
         sub.addAction("Copy token", lambda: a.copy_token(name)).setEnabled(logged_in)
         sub.addSeparator()
-        sub.addAction("Refresh now", lambda: a.refresh(name)).setEnabled(logged_in)
+        if view.renewable:  # a pasted token cannot renew: no action that cannot work
+            sub.addAction("Refresh now", lambda: a.refresh(name)).setEnabled(logged_in)
         sub.addAction("Inspect…", lambda: a.inspect(name)).setEnabled(logged_in)
         if logged_in:
             sub.addAction("Log in again…", lambda: a.login(name))
@@ -131,7 +180,7 @@ class AccountMenu(QObject):
         lead = self.accounts.lead()
         busy = self.accounts.busy
         for action, view in self.rows.values():
-            action.setText(row_label(view, now))
+            action.setText(row_text(self.menu, view, now))
             action.setIcon(dot_icon(state_of_view(view, now, lead, busy)))
 
     def refresh_rows(self) -> None:

@@ -50,7 +50,13 @@ class Tray(QObject):
         self.menu = QMenu()
         self.menu.setObjectName("tray_menu")
         self.account_menu = AccountMenu(
-            self.menu, accounts, actions, key_note=key_note, extra_note=extra_note, clock=clock
+            self.menu,
+            accounts,
+            actions,
+            key_note=key_note,
+            extra_note=extra_note,
+            clock=clock,
+            default=actions.default_name,
         )
         self.icon.setContextMenu(self.menu)
         self.icon.activated.connect(self._activated)
@@ -81,13 +87,18 @@ class Tray(QObject):
             self.state = state
             self.icon.setIcon(tray_icon(state))
         text = tooltip(views, now, lead, busy)
+        default = self.actions.default_name() if views else None
+        if self.actions.settings.current.left_click == "quick" and views:
+            text += "\nLeft click: quick access"
+        elif default is not None:
+            text += f"\nLeft click copies {default}'s header"
         if text != self.icon.toolTip():
             self.icon.setToolTip(text)
         self.account_menu.refresh_rows()
 
     def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         if reason == QSystemTrayIcon.ActivationReason.Trigger:
-            self.actions.copy_default()
+            self.actions.left_click()
 
     def show_note(self, note: Note) -> None:
         self.last_note = note
