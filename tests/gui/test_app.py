@@ -214,3 +214,24 @@ def test_demo_starts_logs_in_and_serves_the_cli(tmp_path: Path) -> None:
     assert "demo provider at http://127.0.0.1:" in err
     assert "Traceback" not in err
     assert not (config / "run" / "agent.sock").exists()
+
+
+def test_the_windows_countdown_starts_when_tokens_arrive_after_it_opened(
+    isolated: Path, fresh_provider: Any, run: Runner
+) -> None:
+    """`trayauth demo` opens the window first and logs its accounts in afterwards: the countdown
+    must tick then too (it used to start only for accounts that had tokens at start)."""
+    rig = Rig(isolated, fresh_provider, run, ui="window")
+    try:
+        rig.add_sentiance("work", login=False)
+        session = rig.start()
+        window = session.ui
+        assert isinstance(window, FallbackWindow) and window.isVisible()
+        assert not window.timer.isActive()  # nothing to count down yet
+        user = fresh_provider.users["sentiance"]
+        run(session.broker.login("work", {"password": user["password"]}))
+        run(until(lambda: window.timer.isActive(), what="the countdown"))
+        item = window.tree.topLevelItem(0)
+        assert item is not None and item.text(3).startswith("expires in 59:")
+    finally:
+        rig.close()

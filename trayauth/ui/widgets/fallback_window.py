@@ -162,6 +162,9 @@ class FallbackWindow(QWidget):
         self.notes.setText("\n".join(notes))
         self.notes.setVisible(bool(notes))
         self._selection_changed()
+        # Accounts that got tokens after the window opened (the demo logs in after start-up)
+        # need the countdown as much as those that had them.
+        self._sync_timer()
 
     def tick(self, now: float | None = None) -> None:
         now = self.clock() if now is None else now
