@@ -122,13 +122,14 @@ class RenewalScheduler:
         failure = self._failures.get(view.name)
         if failure is not None:
             return failure.retry_at
-        if view.error and view.renewable and view.state != State.LOGGED_OUT:
+        due = view.renew_at
+        if view.error and view.renewable and view.state != State.LOGGED_OUT and (due is None or due > now):
             # A failed renewal the scheduler did not see (a "Refresh now", a tray restarted after
             # one) is retried on the usual backoff, so the error goes as soon as the provider is
             # back instead of staying until the token next falls due.
             self._failures[view.name] = _Failure(1, now + BACKOFF_FIRST)
             return now + BACKOFF_FIRST
-        return view.renew_at
+        return due
 
     def _announce_times(self, view: AccountView) -> list[float]:
         if view.renewable or view.expires_at is None:

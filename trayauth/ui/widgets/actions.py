@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication
-from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QDialog, QMessageBox, QPushButton, QWidget
 
 from trayauth.domain.errors import LoginRequired, TrayauthError
 from trayauth.ui.state import wording
@@ -39,9 +39,23 @@ def open_in_browser(url: str) -> bool:
     return bool(QDesktopServices.openUrl(QUrl(url)))
 
 
+def confirm_box(title: str, text: str, action: str) -> QMessageBox:
+    """A destructive question whose safe answer is the default: Enter or Escape cancels, only
+    a deliberate click (or Alt+the action's letter) does it."""
+    box = QMessageBox(QMessageBox.Icon.Warning, title, text)
+    box.setObjectName("confirm")
+    do = box.addButton(action, QMessageBox.ButtonRole.DestructiveRole)
+    do.setObjectName("confirm_do")
+    cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(cancel)
+    box.setEscapeButton(cancel)
+    return box
+
+
 def ask_confirm(title: str, text: str) -> bool:
-    answer = QMessageBox.question(None, title, text)
-    return answer == QMessageBox.StandardButton.Yes
+    box = confirm_box(title, text, title.split()[0] if title else "OK")
+    box.exec()
+    return box.clickedButton() is box.findChild(QPushButton, "confirm_do")
 
 
 class Actions:

@@ -84,3 +84,26 @@ def dot_icon(state: IconState) -> QIcon:
         painter.end()
         icon.addPixmap(pixmap)
     return icon
+
+
+@cache
+def reveal_icon() -> QIcon:
+    """An eye, drawn in the palette's text colour: the show-secret toggle where the icon theme
+    has no ``view-reveal-symbolic``."""
+    from PySide6.QtGui import QGuiApplication, QPalette
+
+    colour = QGuiApplication.palette().color(QPalette.ColorRole.Text)
+    icon = QIcon()
+    for size in (16, 24, 32):
+        pixmap = QPixmap(QSize(size, size))
+        pixmap.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(QPen(colour, max(1.0, size / 12)))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawEllipse(QRectF(size * 0.08, size * 0.28, size * 0.84, size * 0.44))
+        painter.setBrush(colour)
+        painter.drawEllipse(QRectF(size * 0.38, size * 0.38, size * 0.24, size * 0.24))
+        painter.end()
+        icon.addPixmap(pixmap)
+    return icon

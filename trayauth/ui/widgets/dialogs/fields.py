@@ -7,16 +7,33 @@ fields and URLs are checked before anything is sent, and each problem is shown u
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QAction, QIcon, QPalette
-from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from trayauth.domain.errors import TrayauthError
 from trayauth.domain.presets import Field
 from trayauth.ui.state import wording
+from trayauth.ui.widgets.icons import reveal_icon
 
 ERROR_STYLE = "color: #c62828;"
+FEEDBACK_MS = 1500
+
+
+def copy_button(button: QPushButton, copy: Callable[[], None]) -> QPushButton:
+    """A copy button that says it copied: "Copied ✓" for a moment, then its own label again.
+    Every copy gets feedback; a silent copy leaves people pasting to check."""
+    label = button.text()
+
+    def clicked() -> None:
+        copy()
+        button.setText("Copied ✓")
+        QTimer.singleShot(FEEDBACK_MS, lambda: button.setText(label))
+
+    button.clicked.connect(clicked)
+    return button
 
 
 def mute(label: QLabel) -> QLabel:
@@ -66,7 +83,10 @@ class FieldRow:
         layout.addWidget(self.error)
 
     def _add_reveal(self) -> None:
-        action = QAction(QIcon.fromTheme("view-reveal-symbolic"), "Show", self.edit)
+        # The theme's eye where the theme has one; our own drawn eye where it has not, so the
+        # toggle is never an invisible button.
+        themed = QIcon.fromTheme("view-reveal-symbolic")
+        action = QAction(themed if not themed.isNull() else reveal_icon(), "Show", self.edit)
         action.setCheckable(True)
         action.setToolTip("Show what you typed")
 

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from trayauth.domain.tokens import Inspection
 from trayauth.ui.state.present import left_text
+from trayauth.ui.widgets.dialogs.fields import copy_button
 
 KINDS = {
     "jwt": "JWT (decoded, not verified)",
@@ -94,14 +95,17 @@ class InspectDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.reject)
         if info.claims:
-            copy_claims = QPushButton("Copy claims", self)
+            copy_claims = copy_button(
+                QPushButton("Copy claims", self), lambda: copy_text(pretty(info.claims))
+            )
             copy_claims.setObjectName("copy_claims")
-            copy_claims.clicked.connect(lambda: copy_text(pretty(info.claims)))
             buttons.addButton(copy_claims, QDialogButtonBox.ButtonRole.ActionRole)
         if info.header:
-            copy_header = QPushButton("Copy header", self)
-            copy_header.setObjectName("copy_header")
-            copy_header.clicked.connect(lambda: copy_text(pretty(info.header)))
+            # Not "Copy header": everywhere else that copies the Authorization header.
+            copy_header = copy_button(
+                QPushButton("Copy JWT header", self), lambda: copy_text(pretty(info.header))
+            )
+            copy_header.setObjectName("copy_jwt_header")
             buttons.addButton(copy_header, QDialogButtonBox.ButtonRole.ActionRole)
         layout.addWidget(buttons)
 

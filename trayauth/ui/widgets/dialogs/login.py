@@ -15,20 +15,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Mapping
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -108,10 +111,19 @@ class LoginDialog(QDialog):
         layout.addWidget(self.description)
 
         self.pages = QStackedWidget(self)
-        self.form_page = QWidget(self.pages)
+        # The form scrolls rather than squeezes: a dozen fields with help lines at 2x scale are
+        # taller than a laptop screen, and a squeezed field is a thin bar with clipped help.
+        self.form_scroll = QScrollArea(self.pages)
+        self.form_scroll.setObjectName("form_scroll")
+        self.form_scroll.setWidgetResizable(True)
+        self.form_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.form_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.form_page = QWidget(self.form_scroll)
         self.form_layout = QVBoxLayout(self.form_page)
         self.form_layout.setContentsMargins(0, 6, 0, 0)
-        self.pages.addWidget(self.form_page)
+        self.form_scroll.setWidget(self.form_page)
+        self.form_page.installEventFilter(self)
+        self.pages.addWidget(self.form_scroll)
         layout.addWidget(self.pages, 1)
 
         self.name_edit: QLineEdit | None = None
@@ -212,13 +224,57 @@ class LoginDialog(QDialog):
         word-wrapped labels need the height for the current width, which a plain minimum size
         does not account for."""
         layout = self.layout()
-        if layout is None:
+        inner = self.form_page.layout()
+        if layout is None or inner is None:
             return
         layout.activate()
         width = max(self.width(), self.sizeHint().width())
-        height = layout.totalHeightForWidth(width) if layout.hasHeightForWidth() else self.sizeHint().height()
+        viewport = self.form_scroll.viewport()
+        inner_width = viewport.width() if self.isVisible() else width - 2 * layout.contentsMargins().left()
+        if inner.hasHeightForWidth():
+            need = inner.totalHeightForWidth(inner_width)
+        else:
+            need = inner.sizeHint().height()
+        self._fit_form()
+        extra = max(0, need - viewport.height()) if self.isVisible() else 0
+        height = max(self.height(), self.sizeHint().height()) + extra
+        screen = self.screen()
+        if screen is not None:
+            height = min(height, int(screen.availableGeometry().height() * 0.9))
         if height > self.height() or width > self.width():
             self.resize(width, max(height, self.height()))
+
+    def _fit_form(self) -> None:
+        """The form's height for the width it will really have: with the scroll bar showing,
+        help lines wrap once more, which the scroll area's own sizing misses by a line."""
+        inner = self.form_page.layout()
+        if inner is None or not inner.hasHeightForWidth():
+            return
+        bar = self.form_scroll.verticalScrollBar().sizeHint().width()
+        # As if the scroll bar were there: a little spare height costs nothing, a missing line
+        # squeezes a field.
+        width = max(1, self.form_scroll.width() - bar)
+        if self.form is not None:
+            rows = self.form.layout()
+            if rows is not None:
+                # QFormLayout shares out any height below its size hint evenly, squeezing the
+                # rows with help lines; the hint is never short of what the rows need.
+                form_need = max(rows.totalHeightForWidth(width), self.form.sizeHint().height())
+                if form_need > 0 and form_need != self.form.minimumHeight():
+                    self.form.setMinimumHeight(form_need)
+        need = inner.totalHeightForWidth(width)
+        if need > 0 and need != self.form_page.minimumHeight():
+            self.form_page.setMinimumHeight(need)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        # A new form (another provider) lays itself out after it is polished: fit it then.
+        if watched is self.form_page and event.type() == QEvent.Type.LayoutRequest:
+            QTimer.singleShot(0, self, self._fit_form)  # dropped with the dialog
+        return super().eventFilter(watched, event)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_form()
 
     def current_preset(self) -> Preset:
         if self.preset_box is not None:
@@ -257,6 +313,20 @@ class LoginDialog(QDialog):
         self.description.setVisible(bool(text.strip()))
         self.primary.setText(primary_label(preset, self.adding))
         self.error.hide()
+        self._tab_order()
+        self.grow()
+
+    def _tab_order(self) -> None:
+        """Tab goes down the dialog as it reads: provider, name, each field, then the buttons
+        (widgets made later, like a new provider's fields, would otherwise come last)."""
+        chain: list[QWidget] = []
+        if self.preset_box is not None and self.name_edit is not None:
+            chain += [self.preset_box, self.name_edit]
+        if self.form is not None:
+            chain += [row.edit for row in self.form.rows.values()]
+        chain += [self.settings_toggle, self.primary, self.cancel_button]
+        for first, second in pairwise(chain):
+            QWidget.setTabOrder(first, second)
 
     # ---- running ------------------------------------------------------------------------------
 
@@ -386,6 +456,12 @@ class LoginDialog(QDialog):
             self._added = None
         super().done(result)
 
+    def showEvent(self, event: QShowEvent) -> None:
+        """Wrapped help lines need their height for the dialog's width, which the first size
+        (the plain size hint) does not give them: grow before the first paint."""
+        super().showEvent(event)
+        self.grow()
+
     def closeEvent(self, event: QCloseEvent) -> None:
         self.done(QDialog.DialogCode.Rejected)
         event.accept()
@@ -411,7 +487,7 @@ class LoginDialog(QDialog):
         question.on_done(lambda q: self._back_to_form() if q is self.question else None)
 
     def _back_to_form(self) -> None:
-        self.pages.setCurrentWidget(self.form_page)
+        self.pages.setCurrentWidget(self.form_scroll)
         self._drop_panel()
         self.question = None
 

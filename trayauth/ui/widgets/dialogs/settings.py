@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -79,6 +80,13 @@ class SettingsDialog(QDialog):
         self.format_box.setCurrentIndex(max(0, self.format_box.findData(current.header_format)))
         form.addRow("Left click copies", self.format_box)
 
+        self.click_box = QComboBox(self)
+        self.click_box.setObjectName("left_click")
+        self.click_box.addItem("Copies the default account's header", "copy")
+        self.click_box.addItem("Opens quick access", "quick")
+        self.click_box.setCurrentIndex(max(0, self.click_box.findData(current.left_click)))
+        form.addRow("Left click on the icon", self.click_box)
+
         self.clear_spin = QSpinBox(self)
         self.clear_spin.setObjectName("clipboard_clear_seconds")
         self.clear_spin.setRange(0, 3600)
@@ -145,6 +153,19 @@ class SettingsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
 
+    def showEvent(self, event: QShowEvent) -> None:
+        """Tall enough for the wrapped help lines at this width (the first size, the plain size
+        hint, is not: at 2x the rows were squeezed and the help clipped)."""
+        super().showEvent(event)
+        layout = self.layout()
+        if layout is None:
+            return
+        layout.activate()
+        width = self.width()
+        need = max(layout.totalHeightForWidth(width), self.sizeHint().height())
+        if need > self.height():
+            self.resize(width, need)
+
     def values(self) -> dict[str, object]:
         return {
             "default": self.default_box.currentData(),
@@ -154,6 +175,7 @@ class SettingsDialog(QDialog):
             if self.lead_spin.value() == self._lead_seconds[0]
             else self.lead_spin.value() * 60,
             "autostart": self.autostart_box.isChecked(),
+            "left_click": self.click_box.currentData(),
         }
 
     def save(self) -> None:

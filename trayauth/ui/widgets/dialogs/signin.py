@@ -26,7 +26,7 @@ from trayauth.domain.errors import TrayauthError
 from trayauth.domain.prompts import BrowserSignIn, DeviceCode
 from trayauth.ui.state import wording
 from trayauth.ui.state.present import left_text
-from trayauth.ui.widgets.dialogs.fields import ERROR_STYLE
+from trayauth.ui.widgets.dialogs.fields import ERROR_STYLE, copy_button
 
 
 class _Countdown(QLabel):
@@ -99,9 +99,9 @@ class BrowserSignInPanel(QWidget):
         self.open_button = QPushButton("Open browser", self)
         self.open_button.clicked.connect(lambda: open_url(question.url))
         url_row.addWidget(self.open_button)
-        copy_button = QPushButton("Copy link", self)
-        copy_button.clicked.connect(lambda: copy_text(question.url))
-        url_row.addWidget(copy_button)
+        copy_link = copy_button(QPushButton("Copy link", self), lambda: copy_text(question.url))
+        copy_link.setObjectName("copy_link")
+        url_row.addWidget(copy_link)
         layout.addLayout(url_row)
         self.countdown = _Countdown(question.deadline, clock, "sign-in", self)
         layout.addWidget(self.countdown)
@@ -183,9 +183,9 @@ class DeviceCodePanel(QWidget):
         self.code.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout.addWidget(self.code)
         row = QHBoxLayout()
-        copy_button = QPushButton("Copy code", self)
-        copy_button.clicked.connect(lambda: copy_text(question.user_code))
-        row.addWidget(copy_button)
+        copy_code = copy_button(QPushButton("Copy code", self), lambda: copy_text(question.user_code))
+        copy_code.setObjectName("copy_code")
+        row.addWidget(copy_code)
         open_button = QPushButton("Open the page", self)
         target = question.verification_uri_complete or question.verification_uri
         open_button.clicked.connect(lambda: open_url(target))
