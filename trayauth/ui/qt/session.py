@@ -28,8 +28,8 @@ from trayauth.ui.qt.clipboard import SecretClipboard
 from trayauth.ui.qt.notifications import DesktopNotifications
 from trayauth.ui.qt.timers import qt_timer
 from trayauth.ui.qt.wake import WakeWatcher
-from trayauth.ui.state.activity import ActivityLog
 from trayauth.ui.state import wording
+from trayauth.ui.state.activity import ActivityLog, handout_entries
 from trayauth.ui.state.appsettings import AppSettingsCache
 from trayauth.ui.state.notifier import COALESCE, Note, Notifier
 from trayauth.ui.state.tasks import Tasks
@@ -94,7 +94,9 @@ class TraySession:
         self.accounts.happened.connect(self.activity.on_event)
         self.quick: QuickAccess | None = None  # built on first use: most trays never open it
         # Accounts set to "Ask before handing out" are given to a program only after the dialog.
-        self.consent = ConsentGate(ConsentStore(broker.store.paths.root), asker=ConsentAsker())
+        consents = ConsentStore(broker.store.paths.root)
+        self.consent = ConsentGate(consents, asker=ConsentAsker())
+        self.activity.add_source(lambda: handout_entries(consents.activity()))
         self.agent = AgentServer(
             broker, broker.store.paths.runtime_dir, self.consent, on_pick=self.open_quick
         )

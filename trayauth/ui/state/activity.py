@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from trayauth.services.broker import BrokerEvent
+from trayauth.storage.consent import HandOut
 
 KEEP = 500
 
@@ -39,6 +40,28 @@ class Entry:
     what: str
     detail: str = ""
     trouble: bool = False
+
+
+HANDED = {
+    "given": "token handed out",
+    "denied": "token refused (denied)",
+    "timed_out": "token refused (nobody answered)",
+    "failed": "token not handed out (failed)",
+}
+
+
+def handout_entries(handouts: Iterable[HandOut]) -> list[Entry]:
+    """The agent's hand-out log (which program got which account's token) as Activity lines."""
+    return [
+        Entry(
+            h.at,
+            h.account,
+            HANDED.get(h.outcome, h.outcome),
+            f"to {h.requester}" + (f" ({h.how})" if h.how else ""),
+            h.outcome != "given",
+        )
+        for h in handouts
+    ]
 
 
 class ActivityLog:
