@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtDBus import QDBusConnection
 
 from tests.gui.conftest import Clock, Rig, Runner, until
 from trayauth.ui.widgets.tray import Tray
@@ -72,12 +71,6 @@ def service(bus_address: str) -> Iterator[FakeService]:
         fake.close()
 
 
-def tray_bus(address: str) -> QDBusConnection:
-    conn = QDBusConnection.connectToBus(address, f"trayauth-notify-{address}")
-    assert conn.isConnected()
-    return conn
-
-
 async def _pause(seconds: float) -> None:
     import asyncio
 
@@ -89,7 +82,7 @@ def test_an_expiry_warning_reaches_the_service_once_with_working_buttons(
 ) -> None:
     clock = Clock()
     rig = Rig(isolated, fresh_provider, run, clock=clock)
-    rig.notify_bus = tray_bus(bus_address)
+    rig.notify_bus = bus_address
     try:
         token = fresh_provider.mint_jwt({"sub": "x", "exp": int(clock.now) + 3600})
         rig.add_bearer("pasted", token)
@@ -130,7 +123,7 @@ def test_without_a_notification_service_the_balloon_shows_it(
 ) -> None:
     clock = Clock()
     rig = Rig(isolated, fresh_provider, run, clock=clock)
-    rig.notify_bus = tray_bus(bus_address)  # a bus, but nobody owns the service's name
+    rig.notify_bus = bus_address  # a bus, but nobody owns the service's name
     try:
         rig.add_bearer("pasted", fresh_provider.mint_jwt({"sub": "x", "exp": int(clock.now) + 3600}))
         session = rig.start()

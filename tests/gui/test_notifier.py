@@ -95,22 +95,22 @@ def test_a_failed_refresh_now_is_one_notification_not_two(timers: FakeTimers) ->
     """The broker reports the failure as an event and the action reports it to the user who
     clicked: one notification, the action's (it was "not renewed", then "renewal failed")."""
     notifier, shown, _ = rig(timers)
-    notifier.on_event(BrokerEvent("renew_failed", "work", "work: provider unavailable (HTTP 503)"))
+    notifier.on_event(AccountEvent(EventKind.RENEW_FAILED, "work", "work: provider unavailable (HTTP 503)"))
     notifier.answer("work: not renewed", "work: provider unavailable (HTTP 503)", "work")
-    notifier.on_event(BrokerEvent("renew_failed", "work", "work: provider unavailable (HTTP 503)"))
+    notifier.on_event(AccountEvent(EventKind.RENEW_FAILED, "work", "work: provider unavailable (HTTP 503)"))
     timers.fire_all()
     assert [n.title for n in shown] == ["work: not renewed"]
 
 
 def test_trouble_notes_offer_actions_that_can_work(timers: FakeTimers) -> None:
     notifier, shown, _ = rig(timers)
-    notifier.on_event(BrokerEvent("expiring", "pasted", "pasted: the token expires in 5 min"))
-    notifier.on_event(BrokerEvent("login_needed", "ci", "ci is not logged in"))
-    notifier.on_event(BrokerEvent("renew_failed", "work", "down"))
+    notifier.on_event(AccountEvent(EventKind.EXPIRING, "pasted", "pasted: the token expires in 5 min"))
+    notifier.on_event(AccountEvent(EventKind.LOGIN_NEEDED, "ci", "ci is not logged in"))
+    notifier.on_event(AccountEvent(EventKind.RENEW_FAILED, "work", "down"))
     timers.fire_all()
     (note,) = shown
     assert note.actions == ()  # several accounts in one note: no single account to act on
-    notifier.on_event(BrokerEvent("renewed", "pasted"))
-    notifier.on_event(BrokerEvent("expiring", "pasted", "pasted: the token expires in 5 min"))
+    notifier.on_event(AccountEvent(EventKind.RENEWED, "pasted"))
+    notifier.on_event(AccountEvent(EventKind.EXPIRING, "pasted", "pasted: the token expires in 5 min"))
     timers.fire_all()
     assert [key for key, _label in shown[-1].actions] == ["login", "copy"]

@@ -4,19 +4,23 @@ Why not the tray balloon: on Linux desktops a balloon is drawn by Qt, vanishes a
 seconds and never reaches the notification centre's history, so a warning shown while the user
 was away is lost. The service keeps it, and offers its buttons ("Log in", "Copy header").
 
-How: QtDBus. The call goes through a ``QDBusInterface``'s introspected method, because the
-specification's ``Notify`` takes ``replaces_id`` as uint32 and PySide6 can only send a Python
-int as int32 — the introspected slot converts it. Where no service answers (macOS, Windows, a
-bare X session) :attr:`available` is False and the tray shows its balloon instead.
+How: the D-Bus messages are typed by jeepney (pure Python, installed with keyring on Linux) on
+the asyncio loop, not by QtDBus. The specification's ``Notify`` is ``susssasa{sv}i``: from
+Python, PySide6 can send neither a uint32 (an int goes out as int32 or uint16) nor an ``a{sv}``
+that a GLib daemon's introspection names, and daemons built on GDBus (dunst, GNOME Shell)
+refuse any other signature. The calls never block the UI: each is a task with a deadline, and a
+note the service did not take is shown as the tray's balloon instead. Button presses
+(``ActionInvoked``) arrive on the same connection, whether the daemon broadcasts them or sends
+them to the connection that asked.
 """
 
 from __future__ import annotations
 
-import html
+import asyncio
+import contextlib
 import sys
 from collections.abc import Callable
-
-from PySide6.QtCore import Q_ARG, Q_RETURN_ARG, SLOT, QMetaObject, QObject, Qt, Slot
+from typing import Any
 
 from trayauth.desktop.autostart import APP_ID
 from trayauth.ui.state.notifier import Level, Note
@@ -24,94 +28,139 @@ from trayauth.ui.state.notifier import Level, Note
 SERVICE = "org.freedesktop.Notifications"
 PATH = "/org/freedesktop/Notifications"
 INTERFACE = "org.freedesktop.Notifications"
-CALL_TIMEOUT_MS = 1000  # a local service answers in milliseconds; a hung one must not hang the tray
+CALL_TIMEOUT = 2.0  # a local service answers in milliseconds; a hung one must not hold notes back
 HISTORY = 64
+URGENCY = {Level.INFO: 1, Level.WARNING: 1, Level.CRITICAL: 2}
 
 
-class DesktopNotifications(QObject):
+class DesktopNotifications:
     """Shows notes through the session's notification service; ``on_action(note, key)`` runs
-    when the user presses one of a note's buttons ("default": a click on the note itself)."""
+    when the user presses one of a note's buttons ("default": a click on the note itself);
+    ``fallback(note)`` shows a note the service did not take."""
 
-    def __init__(self, on_action: Callable[[Note, str], None], bus: object | None = None) -> None:
-        super().__init__()
+    def __init__(
+        self,
+        on_action: Callable[[Note, str], None],
+        fallback: Callable[[Note], None],
+        bus: str | None = None,
+    ) -> None:
         self._on_action = on_action
+        self._fallback = fallback
+        self._bus = bus  # an address (tests: a private bus); None: the session bus
         self._shown: dict[int, Note] = {}
+        self._router: Any = None
+        self._conn: Any = None
+        self._listener: asyncio.Task[None] | None = None
+        self._sends: set[asyncio.Task[None]] = set()
         self.available = False
         self.markup = False
+        self.actions = False
         self.sent = 0
-        if bus is None and not sys.platform.startswith("linux"):
+
+    async def start(self) -> None:
+        """Connect and ask the service what it can do; stays unavailable where there is none."""
+        if self._bus is None and not sys.platform.startswith("linux"):
             return
         try:
-            from PySide6.QtDBus import QDBusConnection, QDBusInterface
-        except ImportError:  # a Qt build without D-Bus
+            from jeepney import DBusAddress, MatchRule, message_bus, new_method_call
+            from jeepney.io.asyncio import DBusRouter, open_dbus_connection
+        except ImportError:
             return
-        connection = bus if bus is not None else QDBusConnection.sessionBus()
-        assert isinstance(connection, QDBusConnection)
-        if not connection.isConnected():
+        try:
+            conn = await asyncio.wait_for(open_dbus_connection(self._bus or "SESSION"), CALL_TIMEOUT)
+        except (OSError, KeyError, ValueError, TimeoutError, RuntimeError):
+            return  # no session bus (a bare X session, a container)
+        router = DBusRouter(conn)
+        self._conn, self._router = conn, router
+        address = DBusAddress(PATH, bus_name=SERVICE, interface=INTERFACE)
+        self._address = address
+        self._new_call = new_method_call
+        try:
+            reply = await asyncio.wait_for(
+                router.send_and_get_reply(new_method_call(address, "GetCapabilities")), CALL_TIMEOUT
+            )
+        except (OSError, TimeoutError, RuntimeError):
+            await self.close()
             return
-        registered = connection.interface().isServiceRegistered(SERVICE)
-        if not registered.isValid() or not registered.value():
+        if reply.header.message_type.name != "method_return":
+            await self.close()  # nobody owns the name: balloons it is
             return
-        self._bus = connection  # the interface and the signals live as long as this connection
-        self._iface = QDBusInterface(SERVICE, PATH, INTERFACE, connection)
-        self._iface.setTimeout(CALL_TIMEOUT_MS)
-        if not self._iface.isValid():
-            return
-        capabilities = self._iface.call("GetCapabilities")
-        caps = capabilities.arguments()[0] if capabilities.arguments() else []
-        self.markup = isinstance(caps, list) and "body-markup" in caps
-        self.actions = isinstance(caps, list) and "actions" in caps
-        connection.connect(SERVICE, PATH, INTERFACE, "ActionInvoked", self, SLOT("_invoked(uint,QString)"))  # type: ignore[call-overload]
-        connection.connect(SERVICE, PATH, INTERFACE, "NotificationClosed", self, SLOT("_closed(uint,uint)"))  # type: ignore[call-overload]
+        caps = list(reply.body[0]) if reply.body else []
+        self.markup = "body-markup" in caps
+        self.actions = "actions" in caps
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        for member in ("ActionInvoked", "NotificationClosed"):
+            rule = MatchRule(type="signal", interface=INTERFACE, member=member, path=PATH)
+            router.filter(rule, queue=queue, bufsize=64)
+            with contextlib.suppress(OSError, TimeoutError, RuntimeError):
+                await asyncio.wait_for(
+                    router.send_and_get_reply(message_bus.AddMatch(rule)), CALL_TIMEOUT
+                )
+        self._listener = asyncio.get_running_loop().create_task(self._listen(queue))
         self.available = True
 
     def show(self, note: Note) -> bool:
-        """Hand ``note`` to the service; False when it did not take it (show a balloon then)."""
+        """Hand ``note`` to the service (on the loop); False when there is none to take it."""
         if not self.available:
             return False
-        actions: list[str] = []
-        if self.actions:
-            for key, label in note.actions:
-                actions += [key, label]
-            if note.actions:
-                actions += ["default", note.actions[0][1]]
-        body = html.escape(note.text, quote=False) if self.markup else note.text
-        hints = {"desktop-entry": APP_ID}
-        timeout = -1 if note.level < Level.CRITICAL else 0  # critical: stays until dismissed
-        try:
-            ident = QMetaObject.invokeMethod(
-                self._iface,
-                "Notify",
-                Qt.ConnectionType.DirectConnection,
-                Q_RETURN_ARG("uint"),
-                Q_ARG(str, "trayauth"),
-                Q_ARG("uint", 0),
-                Q_ARG(str, "dialog-password"),
-                Q_ARG(str, note.title),
-                Q_ARG(str, body),
-                Q_ARG("QStringList", actions),
-                Q_ARG("QVariantMap", hints),
-                Q_ARG(int, timeout),
-            )
-        except (RuntimeError, TypeError):
-            return False
-        if not isinstance(ident, int) or ident == 0:
-            error = self._iface.lastError()
-            if error.isValid():
-                return False
-        self.sent += 1
-        if isinstance(ident, int) and ident:
-            self._shown[ident] = note
-            while len(self._shown) > HISTORY:
-                del self._shown[next(iter(self._shown))]
+        task = asyncio.get_running_loop().create_task(self._send(note))
+        self._sends.add(task)
+        task.add_done_callback(self._sends.discard)
         return True
 
-    @Slot("uint", str)
-    def _invoked(self, ident: int, key: str) -> None:
-        note = self._shown.get(int(ident))
-        if note is not None:
-            self._on_action(note, key)
+    async def _send(self, note: Note) -> None:
+        actions: list[str] = []
+        if self.actions and note.actions:
+            for key, label in note.actions:
+                actions += [key, label]
+            actions += ["default", note.actions[0][1]]
+        body = note.text
+        if self.markup:
+            body = body.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        hints = {"desktop-entry": ("s", APP_ID), "urgency": ("y", URGENCY[note.level])}
+        timeout = 0 if note.level >= Level.CRITICAL else -1  # critical: stays until dismissed
+        message = self._new_call(
+            self._address,
+            "Notify",
+            "susssasa{sv}i",
+            ("trayauth", 0, "dialog-password", note.title, body, actions, hints, timeout),
+        )
+        try:
+            reply = await asyncio.wait_for(self._router.send_and_get_reply(message), CALL_TIMEOUT)
+        except (OSError, TimeoutError, RuntimeError):
+            reply = None
+        if reply is None or reply.header.message_type.name != "method_return" or not reply.body:
+            self._fallback(note)
+            return
+        self.sent += 1
+        self._shown[int(reply.body[0])] = note
+        while len(self._shown) > HISTORY:
+            del self._shown[next(iter(self._shown))]
 
-    @Slot("uint", "uint")
-    def _closed(self, ident: int, _reason: int) -> None:
-        self._shown.pop(int(ident), None)
+    async def _listen(self, queue: asyncio.Queue[Any]) -> None:
+        while True:
+            message = await queue.get()
+            member = message.header.fields.get(3)  # HeaderFields.member
+            body = message.body
+            if member == "ActionInvoked" and len(body) == 2:
+                note = self._shown.get(int(body[0]))
+                if note is not None:
+                    self._on_action(note, str(body[1]))
+            elif member == "NotificationClosed" and body:
+                self._shown.pop(int(body[0]), None)
+
+    async def close(self) -> None:
+        self.available = False
+        tasks = [t for t in (self._listener, *self._sends) if t is not None]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        self._listener = None
+        router, conn, self._router, self._conn = self._router, self._conn, None, None
+        if router is not None:
+            with contextlib.suppress(Exception):  # a foreign boundary going away
+                await router.__aexit__(None, None, None)
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.close()

@@ -63,7 +63,7 @@ class TraySession:
         confirm: Callable[[str, str], bool] = ask_confirm,
         coalesce: float = COALESCE,
         wake_bus: object | None = None,
-        notify_bus: object | bool | None = None,
+        notify_bus: str | bool | None = None,
     ) -> None:
         self.broker = broker
         self.quit_requested = asyncio.Event()
@@ -107,7 +107,7 @@ class TraySession:
         self._scheduler_task: asyncio.Task[None] | None = None
         self._wake_bus = wake_bus
         self.wake: WakeWatcher | None = None
-        self._notify_bus = notify_bus  # None: the session bus; False: balloons only
+        self._notify_bus = notify_bus  # None: the session bus; an address; False: balloons only
         self.desktop: DesktopNotifications | None = None
 
     # ---- notes shown in the menu / window --------------------------------------------------
@@ -126,6 +126,11 @@ class TraySession:
         if self.ui is None:
             return
         if isinstance(self.ui, FallbackWindow) or not sent:
+            self.ui.show_note(note)
+
+    def _balloon(self, note: Note) -> None:
+        """The notification service did not take ``note``: the tray's own balloon shows it."""
+        if isinstance(self.ui, Tray):
             self.ui.show_note(note)
 
     def _note_action(self, note: Note, key: str) -> None:
@@ -171,7 +176,7 @@ class TraySession:
             key = location.description
             keyring = "in use" if not location.fallback else "not used: the key is in a file (see Settings)"
         except TrayauthError as exc:
-            key, keyring = "unknown", exc.line()
+            key, keyring = "unknown", wording.text(exc)
         facts = [
             ("Config", str(paths.config_file)),
             ("Secrets", f"encrypted in {paths.vault_file}"),
@@ -236,8 +241,9 @@ class TraySession:
         self._scheduler_task = asyncio.get_running_loop().create_task(self.scheduler.run())
         self.wake = WakeWatcher(self._woke, bus=self._wake_bus)
         if self._notify_bus is not False:
-            bus = None if self._notify_bus is None or self._notify_bus is True else self._notify_bus
-            self.desktop = DesktopNotifications(self._note_action, bus=bus)
+            bus = self._notify_bus if isinstance(self._notify_bus, str) else None
+            self.desktop = DesktopNotifications(self._note_action, self._balloon, bus=bus)
+            await self.desktop.start()
 
     def _woke(self) -> None:
         """Back from suspend: what fell due while asleep is renewed now, and the view is redrawn."""
@@ -272,6 +278,9 @@ class TraySession:
                 await self._scheduler_task
             self._scheduler_task = None
         await self.tasks.aclose()
+        if self.desktop is not None:
+            await self.desktop.close()
+            self.desktop = None
         await self.agent.close()
         self.clipboard.clear_if_unchanged()
         self.accounts.close()

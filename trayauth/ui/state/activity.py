@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from trayauth.services.broker import BrokerEvent
+from trayauth.domain.events import AccountEvent
 from trayauth.storage.consent import HandOut
 
 KEEP = 500
@@ -70,7 +70,7 @@ class ActivityLog:
         self._entries: deque[Entry] = deque(maxlen=KEEP)
         self._sources: list[Callable[[], Iterable[Entry]]] = []
 
-    def on_event(self, event: BrokerEvent) -> None:
+    def on_event(self, event: AccountEvent) -> None:
         what = WORDS.get(str(event.kind))
         if what is None:
             return

@@ -54,9 +54,13 @@ def row_text(menu: QMenu, view: AccountView, now: float) -> str:
     if metrics.horizontalAdvance(full) <= limit:
         return full
     mark = " (default)" if view.is_default else ""
-    tail = f"{mark} — {countdown(view, now)}"
-    room = max(metrics.averageCharWidth() * 8, limit - metrics.horizontalAdvance(tail))
-    return metrics.elidedText(view.name, Qt.TextElideMode.ElideMiddle, room) + tail
+    tail = f" — {countdown(view, now)}"
+    head = f"{view.name}{mark} — "
+    room = limit - metrics.horizontalAdvance(head + tail)
+    if room >= metrics.averageCharWidth() * 10:  # the provider, shortened
+        return head + metrics.elidedText(view.provider, Qt.TextElideMode.ElideRight, room) + tail
+    room = max(metrics.averageCharWidth() * 8, limit - metrics.horizontalAdvance(mark + tail))
+    return metrics.elidedText(view.name, Qt.TextElideMode.ElideMiddle, room) + mark + tail
 
 
 def _disabled(menu: QMenu, text: str) -> QAction:

@@ -30,7 +30,7 @@ def copy_button(button: QPushButton, copy: Callable[[], None]) -> QPushButton:
     def clicked() -> None:
         copy()
         button.setText("Copied ✓")
-        QTimer.singleShot(FEEDBACK_MS, lambda: button.setText(label))
+        QTimer.singleShot(FEEDBACK_MS, button, lambda: button.setText(label))  # dropped with the button
 
     button.clicked.connect(clicked)
     return button

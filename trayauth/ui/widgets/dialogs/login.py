@@ -269,7 +269,7 @@ class LoginDialog(QDialog):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         # A new form (another provider) lays itself out after it is polished: fit it then.
         if watched is self.form_page and event.type() == QEvent.Type.LayoutRequest:
-            QTimer.singleShot(0, self, self._fit_form)  # dropped with the dialog
+            QTimer.singleShot(0, self, self.grow)  # dropped with the dialog
         return super().eventFilter(watched, event)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
