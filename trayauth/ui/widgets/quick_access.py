@@ -107,12 +107,13 @@ class QuickAccess(QFrame):
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.tree.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the search field keeps the keyboard
         header = self.tree.header()
-        # The name is what people look for: it gets its width, the provider what is left.
+        # The name is what people look for: it gets its width, the provider what is left. The
+        # widths are measured from the names (not ResizeToContents, which asks every row's size
+        # on each change: slow with hundreds of accounts).
         header.setStretchLastSection(False)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Fixed)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
-        header.setMaximumSectionSize(WIDTH * 9 // 20)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Fixed)
         self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.tree.itemSelectionChanged.connect(self._selection_changed)
         self.tree.itemActivated.connect(lambda _item, _col: self.act("copy_header"))
@@ -209,6 +210,7 @@ class QuickAccess(QFrame):
         tree.addTopLevelItems(items)
         if items:
             tree.setCurrentItem(items[0])
+        self._size_columns()
         tree.setUpdatesEnabled(True)
         if self._default:
             self.hint.setText(f"Left click on the tray icon copies {self._default}'s header.")
@@ -220,6 +222,14 @@ class QuickAccess(QFrame):
             self.empty.setText(f"No account matches “{self.search.text()}”.")
         self.empty.setVisible(not self.rows)
         self._selection_changed()
+
+    def _size_columns(self) -> None:
+        metrics = self.tree.fontMetrics()
+        icon = self.tree.iconSize().width() if self.tree.iconSize().isValid() else metrics.height()
+        pad = 3 * metrics.averageCharWidth()
+        widest = max((metrics.horizontalAdvance(r.name + "  · default") for r in self.rows), default=0)
+        self.tree.setColumnWidth(0, min(WIDTH * 9 // 20, widest + icon + pad))
+        self.tree.setColumnWidth(2, metrics.horizontalAdvance("expires in 59:59") + pad)
 
     def tick(self) -> None:
         if not self.isVisible():
