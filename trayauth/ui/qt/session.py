@@ -152,20 +152,10 @@ class TraySession:
         """Quick access at the tray icon (or near the mouse: ``trayauth pick``, the window)."""
         if self.quick is None:
             self.quick = QuickAccess(
-                self.accounts, self.actions, default=self._default_name, clock=self.broker.clock
+                self.accounts, self.actions, default=self.actions.default_name, clock=self.broker.clock
             )
         anchor = self.ui.icon.geometry() if isinstance(self.ui, Tray) else None
         self.quick.open(anchor)
-
-    def _default_name(self) -> str | None:
-        """What a left click copies, from the snapshots already in memory (no file read): the
-        default, else the most recently used — the broker's rule over the same data."""
-        views = self.accounts.views
-        chosen = next((v.name for v in views if v.is_default), None)
-        if chosen is not None or not views:
-            return chosen
-        used = [v for v in views if v.last_used is not None]
-        return max(used, key=lambda v: v.last_used or 0.0).name if used else views[0].name
 
     def open_activity(self) -> None:
         key = "activity"

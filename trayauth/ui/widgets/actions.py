@@ -96,11 +96,15 @@ class Actions:
     # ---- copying ---------------------------------------------------------------------------
 
     def default_name(self) -> str | None:
-        """The account a left click copies: the chosen default, else the most recently used."""
-        try:
-            return self.broker.default_account()
-        except TrayauthError:
-            return None
+        """The account a left click copies: the chosen default, else the most recently used —
+        the broker's rule, over the snapshots already in memory (the tooltip asks on every
+        change, and a config read each time would stall a tray with hundreds of accounts)."""
+        views = self.accounts.views
+        chosen = next((v.name for v in views if v.is_default), None)
+        if chosen is not None or not views:
+            return chosen
+        used = [v for v in views if v.last_used is not None]
+        return max(used, key=lambda v: v.last_used or 0.0).name if used else views[0].name
 
     def left_click(self) -> None:
         """Left click on the icon: quick access or the default's header, as the setting says;
