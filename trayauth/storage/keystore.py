@@ -262,6 +262,28 @@ class KeyStore:
             backend.delete_password(SERVICE, username)
         return f"{self._backend_name(backend)} did not return the key it was given"
 
+    def keyring_available(self) -> bool:
+        """Whether a keyring could take the key now (asks keyring which backend, reads nothing)."""
+        return self.mode != "file" and self._backend()[0] is not None
+
+    def move_to_keyring(self, vault_id: str) -> KeyLocation:
+        """Move a key that fell back to the file (no keyring then, a dismissed or locked prompt)
+        into the keyring now that one works: stored and read back first, the file removed only
+        after, so there is never a moment without the key."""
+        if self.mode == "file":
+            raise KeyringUnavailable(f"{KEY_STORAGE_ENV}=file keeps the key in the file")
+        key_file = self._read_key_file()
+        if key_file is None or key_file.vault_id != vault_id:
+            raise VaultError("the vault key is not in the key file, so there is nothing to move")
+        problem = self._store_in_keyring(vault_id, key_file.key)
+        if problem is not None:
+            raise KeyringUnavailable(
+                f"the keyring did not take the key ({problem})", hint="unlock the keyring, then try again"
+            )
+        self.paths.key_file.unlink(missing_ok=True)
+        self._keys[vault_id] = key_file.key
+        return self.location(vault_id)
+
     def delete_key(self, vault_id: str) -> None:
         """Forget the key everywhere we may have put it (missing is fine)."""
         self._keys.pop(vault_id, None)

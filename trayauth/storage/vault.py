@@ -179,6 +179,13 @@ class Vault:
     def key_location(self) -> KeyLocation:
         return self.keystore.location(self.vault_id())
 
+    def move_key_to_keyring(self) -> KeyLocation:
+        """This vault's key from the fallback file into the keyring (see KeyStore.move_to_keyring)."""
+        vault_id = self.vault_id()
+        if vault_id is None:
+            raise VaultError("there is no vault yet, so no key to move")
+        return self.keystore.move_to_keyring(vault_id)
+
     # ---- writing --------------------------------------------------------------------------
 
     def update(self, name: str, fn: Callable[[VaultEntry], VaultEntry | None]) -> VaultEntry | None:

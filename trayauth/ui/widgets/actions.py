@@ -318,16 +318,28 @@ class Actions:
             return window
         from trayauth.ui.widgets.dialogs.settings import SettingsDialog
 
+        vault = self.broker.store.vault
+        movable = False
         try:
-            where = self.broker.key_location().description
+            location = self.broker.key_location()
+            where = location.description
+            movable = location.fallback and vault.vault_id() is not None
+            movable = movable and vault.keystore.keyring_available()
         except TrayauthError:
             where = ""
+
+        def move_key() -> str:
+            moved = vault.move_key_to_keyring().description
+            self.settings.invalidate()
+            return moved
+
         dialog = SettingsDialog(
             self.broker.store.config,
             self.accounts.names(),
             self.settings.current,
             key_description=where,
             on_saved=self._settings_saved,
+            move_key=move_key if movable else None,
         )
         return self._track(key, dialog)
 

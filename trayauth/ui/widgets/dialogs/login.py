@@ -94,6 +94,7 @@ class LoginDialog(QDialog):
         self.panel: QWidget | None = None
         self._added: str | None = None  # an account this dialog wrote and must undo on cancel
         self._busy_name: str | None = None
+        self._had_vault = True  # known at each start: whether this login will create the vault
         self.setObjectName("login_dialog")
         self.setMinimumWidth(480)
 
@@ -354,6 +355,7 @@ class LoginDialog(QDialog):
             self._fail(wording.text(exc))
             return
         secrets = self.form.secrets()
+        self._had_vault = self.broker.store.vault.vault_id() is not None
         self._set_busy(name, True)
         self.task = self.tasks.spawn(self._login(name, secrets))
 
@@ -406,8 +408,38 @@ class LoginDialog(QDialog):
         self._added = None  # it is a real account now: keep it
         self.task = None  # done; closing must not cancel the task that is closing it
         self.logged_in.emit(name, tokens)
-        self.accept()
+        notice = self._key_notice()
+        if notice is None:
+            self.accept()
+            return tokens
+        # The keyring was dismissed or locked when this login made the vault's key: say so here,
+        # where the user just acted, instead of silently keeping the key in a file.
+        self._fail(notice, error=False)
+        self.error.setObjectName("key_notice")
+        self.primary.setText("Close")
+        self.primary.clicked.disconnect()
+        self.primary.clicked.connect(self.accept)
+        self.cancel_button.hide()
+        if self.form is not None:
+            self.form.set_enabled(False)
         return tokens
+
+    def _key_notice(self) -> str | None:
+        """A sentence when this login created the vault and its key fell back to a file although
+        keyring is not turned off (TRAYAUTH_KEY_STORAGE=file is the user's own choice)."""
+        if self._had_vault:
+            return None
+        try:
+            location = self.broker.key_location()
+        except TrayauthError:
+            return None
+        if not location.fallback or "=file" in location.description:
+            return None
+        return (
+            "Logged in. Your secrets are encrypted, but the keyring did not take the key (its "
+            f"prompt was dismissed, or it is locked or missing), so the key is kept in "
+            f"{location.description}. When the keyring is unlocked, Settings can move the key into it."
+        )
 
     def _set_busy(self, name: str, busy: bool) -> None:
         self.busy_row.setVisible(busy)

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QLabel,
+    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -50,6 +51,7 @@ class SettingsDialog(QDialog):
         key_description: str = "",
         autostart: ModuleType | None = None,
         on_saved: Callable[[AppSettings], None] | None = None,
+        move_key: Callable[[], str] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -127,12 +129,22 @@ class SettingsDialog(QDialog):
         self._autostart_was = enabled
         form.addRow("", self.autostart_box)
 
+        self.move_key_button: QPushButton | None = None
         if key_description:
             where = QLabel(f"Secrets are encrypted; the key is kept in {key_description}.", self)
             where.setObjectName("key_location")
             where.setWordWrap(True)
             mute(where)
+            self.key_label = where
             form.addRow("Secrets", where)
+            if move_key is not None:
+                # The key fell back to a file (no keyring then, or its prompt was dismissed) and
+                # a keyring works now: one click puts it where it belongs.
+                button = QPushButton("Move the key into the keyring", self)
+                button.setObjectName("move_key")
+                button.clicked.connect(lambda: self._move_key(move_key))
+                form.addRow("", button)
+                self.move_key_button = button
         layout.addLayout(form)
         from trayauth.storage.consent import ConsentStore
         from trayauth.ui.widgets.consent import ConsentSection
@@ -152,6 +164,19 @@ class SettingsDialog(QDialog):
         buttons.accepted.connect(self.save)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
+
+    def _move_key(self, move: Callable[[], str]) -> None:
+        try:
+            where = move()
+        except TrayauthError as exc:
+            self.error.setText(wording.text(exc))
+            self.error.show()
+            return
+        self.error.hide()
+        self.key_label.setText(f"Secrets are encrypted; the key is kept in {where}.")
+        if self.move_key_button is not None:
+            self.move_key_button.setEnabled(False)
+            self.move_key_button.setText("The key is in the keyring ✓")
 
     def showEvent(self, event: QShowEvent) -> None:
         """Tall enough for the wrapped help lines at this width (the first size, the plain size
