@@ -92,7 +92,7 @@ class TraySession:
         self.accounts.happened.connect(self.notifier.on_event)
         self.activity = ActivityLog(broker.clock)
         self.accounts.happened.connect(self.activity.on_event)
-        self.quick: QuickAccess | None = None  # built on first use: most trays never open it
+        self.quick: QuickAccess | None = None
         # Accounts set to "Ask before handing out" are given to a program only after the dialog.
         consents = ConsentStore(broker.store.paths.root)
         self.consent = ConsentGate(consents, asker=ConsentAsker())
@@ -238,6 +238,12 @@ class TraySession:
                 clock=self.broker.clock,
             )
         self.ui.show()
+        # Quick access is built now, not on its first opening: a keyboard shortcut must open it
+        # at once (the window costs well under a MiB).
+        self.quick = QuickAccess(
+            self.accounts, self.actions, default=self.actions.default_name, clock=self.broker.clock
+        )
+        self.quick.ensurePolished()
         self._scheduler_task = asyncio.get_running_loop().create_task(self.scheduler.run())
         self.wake = WakeWatcher(self._woke, bus=self._wake_bus)
         if self._notify_bus is not False:
