@@ -278,7 +278,8 @@ class KeyStore:
         problem = self._store_in_keyring(vault_id, key_file.key)
         if problem is not None:
             raise KeyringUnavailable(
-                f"the keyring did not take the key ({problem})", hint="unlock the keyring, then try again"
+                f"the keyring did not take the key ({problem})",
+                next_step=NextStep.of(StepKind.UNLOCK_KEYRING),
             )
         self.paths.key_file.unlink(missing_ok=True)
         self._keys[vault_id] = key_file.key
