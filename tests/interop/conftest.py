@@ -7,6 +7,7 @@ tests keep apart by their clients' fresh logins (and each test's own trayauth co
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 from collections.abc import Iterator
 
@@ -14,6 +15,27 @@ import pytest
 
 from tests.interop.browser import Browser, chromium_path
 from tests.interop.servers import Server, missing, start_django_oauth_toolkit, start_oidc_provider
+
+
+def _collect_on_main_thread() -> None:
+    """Collect earlier tests' garbage here, on the main thread, before this suite's threads run.
+
+    A cyclic collection runs on whichever thread happens to allocate. Qt objects that the GUI
+    tests left in reference cycles must not be freed on the browser's thread or a stderr reader:
+    Qt cannot unregister their timers from there, and the next event pass crashes (a segfault
+    in pytest-qt's processEvents, seen after the hardening and integration suites).
+    """
+    gc.collect()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _clean_heap_before_servers() -> None:
+    _collect_on_main_thread()  # autouse: before the session's servers and browser start
+
+
+@pytest.fixture(autouse=True)
+def _clean_heap_before_each_test() -> None:
+    _collect_on_main_thread()
 
 
 @pytest.fixture(scope="session")
