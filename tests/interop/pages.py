@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from tests.interop.browser import wait_for_loopback
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import Page, Route
 
 Steps = Callable[["Page"], str]
 
@@ -28,14 +29,63 @@ def _oidc_login(page: Page, user: str) -> None:
 
 
 def _oidc_consent(page: Page) -> str:
-    """Click 'Continue' on the consent page; its text (what it said it would grant)."""
+    """The consent page's text (what it says it will grant); 'Continue' is clicked by the caller."""
     page.wait_for_selector("input[name=prompt][value=consent]", state="attached")
-    text = str(page.inner_text("body"))
-    page.click("button[type=submit]")
-    return text
+    return str(page.inner_text("body"))
 
 
-def oidc_sign_in(redirect_uri: str, *, user: str = "alice", consents: list[str] | None = None) -> Steps:
+Tamper = dict[str, str | None]  # parameters of the provider's answer to replace (None: drop)
+
+
+def land(page: Page, redirect_uri: str, click: str, tamper: Tamper | None = None) -> str:
+    """Click what sends the browser to the loopback; the loopback page's text.
+
+    With ``tamper``, the provider's redirects are followed by hand (Playwright does not route a
+    redirect's later hops) until one points at the loopback, and its parameters are changed
+    before the browser goes there: what a mix-up attacker's answer would look like to trayauth.
+    """
+    if not tamper:
+        page.click(click)
+        return wait_for_loopback(page, redirect_uri)
+    answers: list[str] = []
+
+    def provider(url: str) -> bool:
+        return not url.startswith(redirect_uri)
+
+    def follow(route: Route) -> None:
+        url, response = route.request.url, route.fetch(max_redirects=0)
+        while 300 <= response.status < 400 and "location" in response.headers:
+            url = urljoin(url, response.headers["location"])
+            if not provider(url):
+                answers.append(url)
+                route.fulfill(status=200, content_type="text/plain", body="answer caught")
+                return
+            response = page.request.get(url, max_redirects=0)
+        route.fulfill(response=response)
+
+    page.route(provider, follow)
+    page.click(click)
+    for _ in range(600):  # a deadline of 30 s against a hang, not a measurement
+        if answers:
+            break
+        page.wait_for_timeout(50)
+    page.unroute(provider)
+    assert answers, "the provider never redirected to the loopback"
+    parts = urlsplit(answers[0])
+    params = dict(parse_qsl(parts.query, keep_blank_values=True))
+    params.update(tamper)
+    query = urlencode({k: v for k, v in params.items() if v is not None})
+    page.goto(urlunsplit(parts._replace(query=query)))
+    return wait_for_loopback(page, redirect_uri)
+
+
+def oidc_sign_in(
+    redirect_uri: str,
+    *,
+    user: str = "alice",
+    consents: list[str] | None = None,
+    tamper: Tamper | None = None,
+) -> Steps:
     """Log in, consent, land on the loopback page; its text. The consent page's text goes to ``consents``."""
 
     def steps(page: Page) -> str:
@@ -43,7 +93,7 @@ def oidc_sign_in(redirect_uri: str, *, user: str = "alice", consents: list[str] 
         said = _oidc_consent(page)
         if consents is not None:
             consents.append(said)
-        return wait_for_loopback(page, redirect_uri)
+        return land(page, redirect_uri, "button[type=submit]", tamper)
 
     return steps
 
@@ -75,6 +125,7 @@ def oidc_device(user_code: str, *, user: str = "alice", abort: bool = False) -> 
         page.click("button[autofocus]")
         _oidc_login(page, user)
         _oidc_consent(page)
+        page.click("button[type=submit]")
         page.wait_for_selector("text=Sign-in Success")
         return str(page.inner_text("body"))
 
@@ -91,13 +142,26 @@ def _django_login(page: Page, user: dict[str, str]) -> None:
     page.click("button[type=submit]")
 
 
-def dot_sign_in(redirect_uri: str, user: dict[str, str], *, allow: bool = True) -> Steps:
+def dot_sign_in(
+    redirect_uri: str, user: dict[str, str], *, allow: bool = True, tamper: Tamper | None = None
+) -> Steps:
     """Django's login form, then DOT's 'Authorize' (or 'Cancel'); the loopback page's text."""
 
     def steps(page: Page) -> str:
         _django_login(page, user)
         page.wait_for_selector("#authorizationForm")
-        page.click("input[name=allow]" if allow else "input[type=submit][value=Cancel]")
+        return land(
+            page, redirect_uri, "input[name=allow]" if allow else "input[type=submit][value=Cancel]", tamper
+        )
+
+    return steps
+
+
+def dot_refused(redirect_uri: str, user: dict[str, str]) -> Steps:
+    """Django's login form, after which DOT refuses the request itself and redirects back."""
+
+    def steps(page: Page) -> str:
+        _django_login(page, user)
         return wait_for_loopback(page, redirect_uri)
 
     return steps

@@ -115,7 +115,9 @@ def provision() -> dict[str, Any]:
     get_user_model().objects.create_user("alice", password=password)
     apps: dict[str, dict[str, str]] = {}
 
-    def add(key: str, client_type: str, grant: str, **extra: Any) -> None:
+    def add(
+        key: str, client_type: str, grant: str, algorithm: str = app_model.RS256_ALGORITHM, **extra: Any
+    ) -> None:
         secret = secrets.token_urlsafe(24) if client_type == app_model.CLIENT_CONFIDENTIAL else ""
         app_model.objects.create(
             name=f"trayauth {key}",
@@ -123,7 +125,7 @@ def provision() -> dict[str, Any]:
             client_secret=secret,
             client_type=client_type,
             authorization_grant_type=grant,
-            algorithm=app_model.RS256_ALGORITHM,
+            algorithm=algorithm,
             **extra,
         )
         apps[key.removeprefix("test-")] = {"client_id": f"trayauth-{key}", "client_secret": secret}
@@ -134,6 +136,15 @@ def provision() -> dict[str, Any]:
         app_model.CLIENT_CONFIDENTIAL,
         app_model.GRANT_AUTHORIZATION_CODE,
         redirect_uris=LOOPBACK,
+    )
+    # ID tokens signed HS256 with the client secret (OpenID Connect Core §10.1), DOT's other kind.
+    add(
+        "confidential-hs256",
+        app_model.CLIENT_CONFIDENTIAL,
+        app_model.GRANT_AUTHORIZATION_CODE,
+        algorithm=app_model.HS256_ALGORITHM,
+        redirect_uris=LOOPBACK,
+        hash_client_secret=False,  # the secret is the HMAC key: DOT keeps it in plain for HS256
     )
     add("machine", app_model.CLIENT_CONFIDENTIAL, app_model.GRANT_CLIENT_CREDENTIALS)
     add("password", app_model.CLIENT_PUBLIC, app_model.GRANT_PASSWORD)
