@@ -6,17 +6,20 @@ and crash-test kill points that stop a write on the right side of the rename.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import keyring.core
 import pytest
 
 from trayauth import faultpoints
-from trayauth.domain.errors import VaultError
+from trayauth.domain.errors import StorageError, TrayauthError, VaultError
 from trayauth.domain.model import TokenSet
+from trayauth.domain.steps import NextStep, StepKind
+from trayauth.storage.atomic import RESERVE_SUFFIX
 from trayauth.storage.keystore import KeyStore
 from trayauth.storage.paths import Paths
-from trayauth.storage.vault import Vault, VaultEntry
+from trayauth.storage.vault import RESERVE_SLACK, Vault, VaultEntry
 
 
 @pytest.fixture
@@ -171,3 +174,129 @@ def test_a_kill_point_stops_the_write_on_its_side_of_the_rename(
         Vault(paths, KeyStore(paths)).update("a", lambda e: _entry("changed"))
     monkeypatch.delenv(faultpoints.ENV)
     assert Vault(paths, KeyStore(paths)).entry("a").secrets == {"password": saved}
+
+
+# ---- what to do next, as data; the space a rotating refresh reserves -------------------------------
+
+
+def test_a_damaged_vault_says_which_file_to_restore(paths: Paths) -> None:
+    paths.vault_file.parent.mkdir(parents=True, exist_ok=True)
+    paths.vault_file.write_text("not json")
+    with pytest.raises(VaultError) as info:
+        Vault(paths, KeyStore(paths)).read_all()
+    assert info.value.next_step == NextStep.of(StepKind.RESTORE_VAULT, path=str(paths.vault_file))
+
+
+def test_a_held_lock_says_which_lock_file(paths: Paths, monkeypatch: pytest.MonkeyPatch) -> None:
+    import fcntl
+
+    from trayauth.storage import vault as vault_module
+
+    Vault(paths, KeyStore(paths)).update("a", lambda e: _entry())
+    monkeypatch.setattr(vault_module, "_LOCK_TIMEOUT", 0.1)
+    lock = paths.vault_file.with_name("vault.lock")
+    fd = os.open(lock, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        with pytest.raises(TrayauthError) as info:
+            Vault(paths, KeyStore(paths)).update("a", lambda e: e)
+    finally:
+        os.close(fd)
+    assert info.value.next_step == NextStep.of(StepKind.STALE_LOCK, path=str(lock))
+
+
+def test_the_next_step_of_a_failure_is_stored_and_read_back(paths: Paths) -> None:
+    step = NextStep.log_in("a")
+    Vault(paths, KeyStore(paths)).update("a", lambda e: VaultEntry(last_error="boom", last_step=step))
+    entry = Vault(paths, KeyStore(paths)).entry("a")
+    assert (entry.last_error, entry.last_step) == ("boom", step)
+    assert VaultEntry.from_dict(VaultEntry().to_dict()).last_step is None
+
+
+def _reservations(paths: Paths) -> list[Path]:
+    return sorted(paths.vault_file.parent.glob(f".{paths.vault_file.name}.*{RESERVE_SUFFIX}"))
+
+
+def test_a_rotation_reserves_twice_the_vault_and_marks_the_refresh_in_flight(paths: Paths) -> None:
+    vault = Vault(paths, KeyStore(paths))
+    vault.update("a", lambda e: _entry())
+    size = paths.vault_file.stat().st_size
+    vault.begin_rotation("a")
+    (reserved,) = _reservations(paths)
+    assert reserved.stat().st_size == 2 * size + RESERVE_SLACK
+    assert Vault(paths, KeyStore(paths)).entry("a").refresh_in_flight is True
+    vault.update("a", lambda e: _entry("rotated"))  # the successor goes into the reserved blocks
+    assert _reservations(paths) == []
+    assert Vault(paths, KeyStore(paths)).entry("a").secrets == {"password": "rotated"}
+
+
+def test_a_reservation_of_a_vault_not_yet_written_is_the_slack(paths: Paths) -> None:
+    vault = Vault(paths, KeyStore(paths))
+    vault.reserve("a")
+    (reserved,) = _reservations(paths)
+    assert reserved.stat().st_size == RESERVE_SLACK
+    vault.reserve("a")  # again: the first one is given back, not leaked
+    assert len(_reservations(paths)) == 1
+    vault.release("a")
+    assert _reservations(paths) == []
+    vault.release("a")
+
+
+def test_a_reservation_is_for_its_own_account(paths: Paths) -> None:
+    vault = Vault(paths, KeyStore(paths))
+    vault.update("a", lambda e: _entry())
+    vault.reserve("a")
+    vault.update("b", lambda e: _entry("other"))  # another account's write does not use it
+    assert len(_reservations(paths)) == 1
+    vault.release("a")
+    assert _reservations(paths) == []
+
+
+def test_a_full_disk_refuses_the_rotation_before_anything_is_marked(
+    paths: Paths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from trayauth.storage import atomic
+
+    vault = Vault(paths, KeyStore(paths))
+    vault.update("a", lambda e: _entry())
+
+    def full(path: Path, size: int) -> Path:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(atomic, "reserve_beside", full)
+    with pytest.raises(StorageError) as info:
+        vault.begin_rotation("a")
+    assert info.value.message == "cannot save vault.json: disk full"
+    assert Vault(paths, KeyStore(paths)).entry("a").refresh_in_flight is False
+
+
+def test_a_failed_mark_gives_the_reservation_back(paths: Paths, monkeypatch: pytest.MonkeyPatch) -> None:
+    vault = Vault(paths, KeyStore(paths))
+    vault.update("a", lambda e: _entry())
+
+    def broken(name: str, fn: object) -> None:
+        raise StorageError("cannot save vault.json: disk full")
+
+    monkeypatch.setattr(vault, "update", broken)
+    with pytest.raises(StorageError):
+        vault.begin_rotation("a")
+    assert _reservations(paths) == []
+
+
+def test_a_write_the_disk_refuses_is_said_in_words(paths: Paths, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from trayauth.storage import atomic
+
+    vault = Vault(paths, KeyStore(paths))
+    vault.update("a", lambda e: _entry())
+
+    def read_only(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(atomic, "write_atomic", read_only)
+    with pytest.raises(StorageError) as info:
+        vault.update("a", lambda e: _entry("new"))
+    assert info.value.message == "cannot save vault.json: the config folder is read-only"
