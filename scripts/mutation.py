@@ -444,6 +444,57 @@ EQUIVALENT: list[Equivalent] = [
         "current = None",
         "close() is never called from one of the listener's own connection tasks",
     ),
+    *(
+        _eq(
+            "storage/atomic",
+            old,
+            old.replace("urandom(6)", "urandom(7)"),
+            "a longer random name is no less safe",
+        )
+        for old in (
+            'tmp = directory / f".{path.name}.{os.urandom(6).hex()}.tmp"',
+            'target = path.parent / f".{path.name}.{os.urandom(6).hex()}{RESERVE_SUFFIX}"',
+        )
+    ),
+    _eq(
+        "storage/atomic",
+        "fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)",
+        "fd = os.open(directory, os.O_RDONLY & os.O_DIRECTORY)",
+        "O_RDONLY is 0: the flags become 0, and opening a directory read-only needs nothing more",
+    ),
+    *(
+        _eq(
+            "storage/atomic",
+            old,
+            new,
+            "only whether fallocate's blocks are written over with zeros again: the same bytes",
+            "x_reserve_beside__",
+        )
+        for old, new in (
+            ("done = False", "done = None"),
+            ("done = True", "done = None"),
+            ("done = True", "done = False"),
+        )
+    ),
+    _eq(
+        "storage/atomic",
+        "block = bytes(min(size, 65536))",
+        "block = bytes(min(size, 65537))",
+        "the size of each zero block written: the same bytes in the end",
+    ),
+    _eq(
+        "storage/atomic",
+        "with contextlib.suppress(OSError):",
+        "with contextlib.suppress(None):",
+        "the file it removes was created by this very call",
+        "x_reserve_beside__",
+    ),
+    _eq(
+        "storage/atomic",
+        "if time.time() - os.lstat(leftover).st_mtime < _STALE_RESERVATION:",
+        "if time.time() - os.lstat(leftover).st_mtime <= _STALE_RESERVATION:",
+        "the clock is continuous: no reservation is read at an age of exactly 3600.000000 s",
+    ),
     _eq(
         "storage/vault",
         "write_atomic(self.file, raw, 0o600)",

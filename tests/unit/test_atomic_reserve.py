@@ -114,3 +114,47 @@ def test_only_a_dead_processes_reservation_is_a_leftover(tmp_path: Path) -> None
     other.write_bytes(b"x")
     assert remove_leftovers(target) == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, other.name])
+
+
+def test_an_odd_size_just_over_one_block_is_written_to_the_last_byte(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delattr(os, "posix_fallocate", raising=False)
+    assert reserve_beside(tmp_path / "vault.json", 65_537).stat().st_size == 65_537
+
+
+def test_a_symlink_swapped_in_for_the_reservation_is_not_followed(tmp_path: Path) -> None:
+    target = tmp_path / "vault.json"
+    victim = tmp_path / "elsewhere.txt"
+    victim.write_text("untouched")
+    reserved = reserve_beside(target, 100)
+    reserved.unlink()
+    reserved.symlink_to(victim)
+    with pytest.raises(OSError, match="Too many levels of symbolic links"):
+        write_atomic(target, b"secret tokens", 0o600, reserved=reserved)
+    assert victim.read_text() == "untouched"
+    assert not target.exists()
+
+
+def test_a_file_planted_at_the_reservation_name_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(atomic.os, "urandom", lambda n: bytes(range(n)))
+    target = tmp_path / "vault.json"
+    planted = tmp_path / f".vault.json.{bytes(range(6)).hex()}{RESERVE_SUFFIX}"
+    planted.write_text("someone else's")
+    with pytest.raises(FileExistsError):
+        reserve_beside(target, 100)
+    assert planted.read_text() == "someone else's"
+
+
+def test_leftovers_are_found_among_many_other_files(tmp_path: Path) -> None:
+    target = tmp_path / "vault.json"
+    for i in range(40):
+        (tmp_path / f"other-{i}.txt").write_text("x")
+    live = [reserve_beside(target, 1) for _ in range(20)]
+    leftover = tmp_path / ".vault.json.0123456789ab.tmp"
+    leftover.write_bytes(b"stale")
+    assert remove_leftovers(target) == 1
+    assert not leftover.exists()
+    assert all(r.exists() for r in live)
