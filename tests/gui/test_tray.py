@@ -132,12 +132,12 @@ def test_countdown_ticks_only_while_the_menu_is_open(
         rig.close()
 
 
-def test_menu_rebuild_sees_what_the_cli_changed(rig: Rig) -> None:
+def test_menu_rebuild_sees_what_the_cli_changed(rig: Rig, run: Runner) -> None:
     rig.add_sentiance("work")
     tray = rig.start().ui
     open_menu(tray)
     assert list(tray.account_menu.rows) == ["work"]
-    rig.broker.remove("work")  # as `trayauth remove work` in another process would
+    run(rig.broker.remove("work"))  # as `trayauth remove work` in another process would
     rig.add_sentiance("other", login=False)
     open_menu(tray)
     assert list(tray.account_menu.rows) == ["other"]
@@ -166,7 +166,7 @@ def test_menu_actions_do_what_they_say(rig: Rig, run: Runner) -> None:
     open_menu(tray)
     item(submenu(tray, "second"), "Remove…").trigger()
     assert rig.confirmed == ["Remove account"]
-    assert [v.name for v in rig.broker.accounts()] == ["work"]
+    run(until(lambda: [v.name for v in rig.broker.accounts()] == ["work"], what="the removal"))
 
     rig.confirm_answer = False
     open_menu(tray)

@@ -88,7 +88,7 @@ async def test_logout_never_hangs_on_a_slow_provider(srv: ProviderServer, broker
     broker.add(Account("work", "oauth2", {"issuer": srv.issuer, "client_id": PUBLIC}))
     await signed_in(broker, RecordingAsker(), "work", {})
     srv.inject("oauth", "revoke", "delay:5")
-    broker.logout_deadline = 0.3
+    broker.renewal.logout_deadline = 0.3
     result = await broker.logout("work")
     assert result.outcome is Revocation.UNREACHABLE
     assert result.sentence.startswith("the provider could not be reached: the local tokens are deleted")

@@ -132,9 +132,7 @@ def cmd_add(args: argparse.Namespace) -> int:
             )
         if field.kind == "url" and value:
             check_url(value)
-    missing = [
-        f.key for f in preset.setting_fields if f.required and not f.default and not settings.get(f.key)
-    ]
+    missing = preset.missing_settings(settings)
     if missing:
         sets = " ".join(f"--set {k}=…" for k in missing)
         raise UsageError(f"{preset.id} needs {', '.join(missing)}; {sets}")
@@ -245,7 +243,8 @@ def cmd_logout(args: argparse.Namespace) -> int:
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
-    _broker().remove(args.name)
+    broker = _broker()
+    _async(broker, broker.remove(args.name))
     print(f"removed {args.name}", file=sys.stderr)
     return 0
 

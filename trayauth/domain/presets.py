@@ -88,6 +88,22 @@ class Preset:
     def secret_fields(self) -> tuple[Field, ...]:
         return tuple(f for f in self.fields if f.secret)
 
+    def missing_settings(self, settings: Mapping[str, str]) -> tuple[str, ...]:
+        """The required settings ``settings`` lacks; a field's default counts as given. The one
+        rule for `add`, login and the login window."""
+        return tuple(
+            f.key for f in self.setting_fields if f.required and not f.default and not settings.get(f.key)
+        )
+
+    def check_settings(self, name: str, settings: Mapping[str, str]) -> None:
+        """UsageError naming what account ``name`` lacks, with SET_SETTING as the next step."""
+        missing = self.missing_settings(settings)
+        if missing:
+            raise UsageError(
+                f"{name} lacks required settings: {', '.join(missing)}",
+                next_step=NextStep.set_setting(name, self.id, missing),
+            )
+
     @property
     def oauth(self) -> OAuthOptions:
         """The options of an OAuth flow; a PresetError for a preset of another flow."""
@@ -197,7 +213,7 @@ def parse_preset(data: Mapping[str, Any], *, source: str = "built-in") -> Preset
         raise PresetError(f"{where}: unknown flow {flow_name!r}; known: {', '.join(FLOWS)}")
     typed = parse_options(flow_name, options, where)
     if isinstance(typed, StepsOptions) and renew == "refresh" and typed.refresh is None:
-        raise PresetError(f"{where}: renew = \"refresh\" needs an [options.refresh] request")
+        raise PresetError(f'{where}: renew = "refresh" needs an [options.refresh] request')
     return Preset(
         id=pid,
         label=_str(data, "label", where, default=pid),

@@ -252,7 +252,6 @@ class HttpPolicy:
         self.max_body = max_body
         self.rand = rand
         self.clock = clock
-        self.waited: list[float] = []
         # The status of the last answer whose headers arrived (see ``session``).
         self.last_status: int | None = None
 
@@ -316,7 +315,6 @@ class HttpPolicy:
                     next_step=NextStep.wait(self.clock() + delay if hinted is not None else None),
                     sent=False,
                 )
-            self.waited.append(delay)
             await self.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 

@@ -44,6 +44,9 @@ class VaultEntry:
     last_error: str | None = None
     updated_at: float = 0.0
     last_step: NextStep | None = None  # what to do about last_error, as data (never CLI words)
+    # Which login these tokens belong to: a fresh id per login, kept by renewals. A renewal that
+    # finds another (a logout, or a remove and add, happened meanwhile) drops what it got.
+    session: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -53,6 +56,7 @@ class VaultEntry:
             "last_error": self.last_error,
             "last_step": self.last_step.to_dict() if self.last_step is not None else None,
             "updated_at": self.updated_at,
+            "session": self.session,
         }
 
     @classmethod
@@ -73,6 +77,7 @@ class VaultEntry:
             refresh_in_flight=bool(data.get("refresh_in_flight", False)),
             last_error=str(last_error) if last_error is not None else None,
             last_step=NextStep.from_dict(data.get("last_step")),
+            session=str(data["session"]) if isinstance(data.get("session"), str) else None,
             updated_at=float(data.get("updated_at") or 0.0),
         )
 

@@ -137,7 +137,7 @@ def add_accounts(broker: Broker, demo: Demo) -> list[DemoAccount]:
         try:
             broker.add(Account(item.name, item.preset, settings))
         except AccountExists:
-            broker.store.config.update_account_settings(item.name, settings)
+            broker.update_settings(item.name, settings)
         except TrayauthError as exc:
             demo.problems.append(wording.text(exc))
             continue

@@ -201,8 +201,12 @@ class Actions:
             return
         self._close_window(f"login:{name}")
         self._close_window(f"inspect:{name}")
+        self.tasks.spawn(self._remove(name), key=f"remove:{name}")
+
+    async def _remove(self, name: str) -> None:
+        """A task: removing waits for a renewal of the account in flight (its lock)."""
         try:
-            self.broker.remove(name)
+            await self.broker.remove(name)
         except TrayauthError as exc:
             self.notifier.info(f"{name}: not removed", wording.text(exc), account=name)
 

@@ -373,22 +373,31 @@ class LoginDialog(QDialog):
             self.name_edit.setFocus()
 
     def _write_account(self, name: str, preset: Preset, settings: dict[str, str]) -> None:
-        config = self.broker.store.config
         if not self.adding:
             current = self.broker.account(name)[0].settings
             schema = {f.key for f in preset.fields}
             merged = {k: v for k, v in current.items() if k not in schema} | settings
             if merged != dict(current):
-                config.update_account_settings(name, merged)
+                self.broker.update_settings(name, merged)
             return
         if self._added is not None and self._added != name:
-            self.broker.remove(self._added)
+            self._forget(self._added)
             self._added = None
         if self._added is None:
             self.broker.add(Account(name=name, preset=preset.id, settings=settings))
             self._added = name
         else:
-            config.update_account_settings(name, settings)
+            self.broker.update_settings(name, settings)
+
+    def _forget(self, name: str) -> None:
+        """Remove an account this window added and never logged in (a renamed or cancelled add):
+        a task, since removing takes the account's lock."""
+
+        async def remove() -> None:
+            with contextlib.suppress(TrayauthError):
+                await self.broker.remove(name)
+
+        self.tasks.spawn(remove())
 
     async def _login(self, name: str, secrets: dict[str, str]) -> TokenSet | None:
         """The task behind the busy state; its failure is shown here, inline, not re-raised."""
@@ -483,8 +492,7 @@ class LoginDialog(QDialog):
         if self.busy and self.task is not None:
             self.task.cancel()
         if result != QDialog.DialogCode.Accepted and self._added is not None:
-            with contextlib.suppress(TrayauthError):
-                self.broker.remove(self._added)
+            self._forget(self._added)
             self._added = None
         super().done(result)
 
