@@ -263,13 +263,29 @@ def needs_renewal(tokens: TokenSet, now: float) -> bool:
 def state_of(tokens: TokenSet | None, now: float, *, error: str | None = None) -> State:
     if tokens is None:
         return State.LOGGED_OUT
-    if tokens.expires_at is not None and now >= tokens.expires_at:
+    return state_at(tokens.expires_at, expiring_at(tokens), now, error=error)
+
+
+def state_at(
+    expires_at: float | None, expiring_from: float | None, now: float, *, error: str | None
+) -> State:
+    """The state of a logged-in account at ``now``: THE rule, for `trayauth list` and the tray
+    (which keeps ``expires_at`` and ``expiring_from`` in its snapshots and asks again as time
+    passes)."""
+    if expires_at is not None and now >= expires_at:
         return State.EXPIRED
     if error:
         return State.ERROR
-    if tokens.expires_at is not None and tokens.expires_at - now <= expiring_window(tokens):
+    if expiring_from is not None and now >= expiring_from:
         return State.EXPIRING
     return State.VALID
+
+
+def expiring_at(tokens: TokenSet) -> float | None:
+    """The moment the token starts to count as "expiring"; None without an expiry."""
+    if tokens.expires_at is None:
+        return None
+    return tokens.expires_at - expiring_window(tokens)
 
 
 def expiring_window(tokens: TokenSet) -> float:

@@ -18,7 +18,7 @@ from trayauth.domain.events import AccountEvent, EventKind
 from trayauth.domain.model import Account, State
 from trayauth.domain.presets import Preset, PresetCatalog
 from trayauth.domain.steps import NextStep
-from trayauth.domain.tokens import Inspection, inspect_token, renew_at, session_ends_at, state_of
+from trayauth.domain.tokens import Inspection, expiring_at, inspect_token, renew_at, session_ends_at, state_of
 from trayauth.services.events import EventBus
 from trayauth.services.renewal import RenewalService, can_renew
 from trayauth.storage.vault import VaultEntry
@@ -47,6 +47,9 @@ class AccountView:
     # When the user must sign in again because this session cannot renew itself (no refresh token).
     sign_in_by: float | None = None
     next_step: NextStep | None = None  # what to do about ``error``, as data
+    # From when the token counts as "expiring" (domain.tokens.expiring_at): the tray applies the
+    # same rule as `trayauth list` as time passes, without the token itself.
+    expiring_at: float | None = None
 
 
 class AccountService:
@@ -104,6 +107,7 @@ class AccountService:
             last_used=self.store.last_used().get(account.name),
             renew_at=renew_at(tokens) if tokens and renewable else None,
             sign_in_by=sign_in_by,
+            expiring_at=expiring_at(tokens) if tokens else None,
         )
 
     def accounts(self) -> list[AccountView]:

@@ -12,6 +12,7 @@ import time
 from collections.abc import Collection, Iterable, Sequence
 
 from trayauth.domain.model import State
+from trayauth.domain.tokens import state_at
 from trayauth.services.broker import AccountView
 
 TOOLTIP_ROWS = 12
@@ -116,6 +117,13 @@ def clock_time(ts: float, now: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", moment)
 
 
+def state_now(view: AccountView, now: float) -> State:
+    """The account's state at ``now`` by the domain's rule: what `trayauth list` says then."""
+    if view.state == State.LOGGED_OUT:
+        return State.LOGGED_OUT
+    return state_at(view.expires_at, view.expiring_at, now, error=view.error)
+
+
 def status_word(view: AccountView, now: float, lead: float) -> str:
     if view.state == State.LOGGED_OUT:
         return "not logged in"
@@ -123,7 +131,7 @@ def status_word(view: AccountView, now: float, lead: float) -> str:
         return "expired" if view.expires_at is not None and view.expires_at <= now else "renewal failed"
     if needs_attention_soon(view, now, lead):
         return "expiring, cannot renew itself"
-    return "valid"
+    return "expiring" if state_now(view, now) is State.EXPIRING else "valid"
 
 
 def row_label(view: AccountView, now: float) -> str:
