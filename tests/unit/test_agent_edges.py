@@ -22,6 +22,7 @@ from trayauth.client import PROTOCOL, socket_path, token_digest
 from trayauth.domain.consent import ConsentDenied, Requester
 from trayauth.domain.errors import LoginRequired
 from trayauth.domain.model import State, TokenSet
+from trayauth.domain.steps import NextStep
 from trayauth.services import agent
 from trayauth.services.agent import AgentServer, AlreadyRunning, InstanceLock
 from trayauth.services.broker import AccountView
@@ -72,6 +73,8 @@ async def test_ping_names_the_tray_and_its_protocol(runtime: Path) -> None:
         (b'{"op": "token", "name": ""}', "no account name given"),
         (b'{"op": "token", "name": ["work"]}', "no account name given"),
         (b"", "malformed request"),
+        (b"[1]", "malformed request"),
+        (b'"token"', "malformed request"),
         (b"[" * 100_000, "malformed request"),
     ],
 )
@@ -427,3 +430,69 @@ async def test_a_denied_hand_out_is_an_error_and_no_token(runtime: Path) -> None
     assert reply["error"].startswith("work: you denied it")
     assert reply["exit_code"] == ConsentDenied("x").exit_code
     assert gate.recorded == []
+
+
+class Failing(Broker):
+    """The last renewal failed: the view says why, what to do, and whether the token expired."""
+
+    def __init__(self, state: State, step: NextStep | None) -> None:
+        super().__init__()
+        self.state, self.step = state, step
+
+    def view(self, name: str) -> AccountView:
+        return AccountView(
+            name,
+            "bearer",
+            "Any",
+            self.state,
+            2e9,
+            1,
+            "HTTP 503",
+            False,
+            True,
+            False,
+            None,
+            next_step=self.step,
+        )
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("state", "step", "extra"),
+    [
+        (State.EXPIRED, NextStep.check_network("work"), {"expired": True}),
+        (State.ERROR, NextStep.check_network("work"), {}),
+        (State.EXPIRED, None, {"expired": True}),
+    ],
+)
+async def test_a_failed_renewal_travels_with_the_token_as_data(
+    runtime: Path, state: State, step: NextStep | None, extra: dict[str, object]
+) -> None:
+    server = AgentServer(Failing(state, step), runtime)  # type: ignore[arg-type]
+    reply = await server.answer(b'{"op": "token", "name": "work"}')
+    expected: dict[str, object] = {
+        "ok": True,
+        "token": "tok-work",
+        "token_type": "Bearer",
+        "expires_at": 2e9,
+        "warning": "HTTP 503",
+        **extra,
+    }
+    if step is not None:
+        expected["warning_next"] = step.to_dict()
+    assert reply == expected
+
+
+@pytest.mark.asyncio
+async def test_a_renew_hint_that_is_not_text_is_ignored(runtime: Path) -> None:
+    broker = Renewing()
+    server = AgentServer(broker, runtime)  # type: ignore[arg-type]
+    reply = await server.answer(b'{"op": "token", "name": "work", "renew": 5}')
+    assert (reply["token"], broker.refreshed) == ("tok-work", 0)
+
+
+@pytest.mark.asyncio
+async def test_without_a_gate_nothing_is_recorded_and_no_consent_asked(runtime: Path) -> None:
+    server = AgentServer(Broker(), runtime)  # type: ignore[arg-type]
+    reply = await server.answer(b'{"op": "token", "name": "work"}', Requester(pid=42, uid=0))
+    assert reply["token"] == "tok-work"
