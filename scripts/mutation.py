@@ -632,22 +632,25 @@ def _same_code(before: str, after: str) -> bool:
 
 
 def _is_message_argument(removed: list[tuple[int, str]]) -> bool:
-    """A removed call argument that is only a message: ``"words",`` or ``, hint="words"``."""
+    """A removed keyword argument that is only words: ``, hint="words"`` or ``message="words",``.
+
+    A removed positional message is not counted: the call then lacks a required argument and
+    raises TypeError, which is behaviour (a traceback instead of a line).
+    """
     body = list(removed)
     while body and body[0] == (tokenize.OP, ","):
         body.pop(0)
     while body and body[-1] == (tokenize.OP, ","):
         body.pop()
-    if len(body) == 3 and body[0] == (tokenize.NAME, "hint") and body[1] == (tokenize.OP, "="):
-        body = body[2:]
-    return len(body) == 1 and body[0][0] == tokenize.STRING and _is_prose(body[0][1])
+    keyword = len(body) == 3 and body[0][1] in ("hint", "message") and body[1] == (tokenize.OP, "=")
+    return keyword and body[2][0] == tokenize.STRING and _is_prose(body[2][1])
 
 
 def is_text_only(diff: str) -> bool:
     """True when the mutant changes nothing but the words of a message.
 
     Counted so: the words of a prose string changed (an f-string's expressions untouched), a
-    prose string replaced by None, or a prose message or ``hint=`` argument removed.
+    prose string replaced by None, or a prose ``hint=`` / ``message=`` keyword argument removed.
     """
     old = "\n".join(line[1:].strip() for line in diff.splitlines() if _is_change(line, "-")) + "\n"
     new = "\n".join(line[1:].strip() for line in diff.splitlines() if _is_change(line, "+")) + "\n"
