@@ -126,7 +126,7 @@ def test_cancel_while_busy_cancels_the_login_task(rig: Rig, run: Runner) -> None
     run(until(lambda: rig.session.accounts.busy == {"app"}))
     task = dialog.task
     dialog.cancel()
-    run(until(lambda: task.done(), timeout=2, what="the cancelled task"))
+    run(until(lambda: task.done(), what="the cancelled task"))
     assert task.cancelled()
     assert not dialog.busy and not dialog.busy_row.isVisibleTo(dialog)
     assert dialog.error.text() == "Cancelled."
@@ -187,7 +187,7 @@ def test_device_code_shows_the_code_and_finishes_when_approved(rig: Rig, run: Ru
     verify = dialog.findChild(type(panel.code), "verification_uri")
     assert rig.srv.base_url("oauth") in verify.text()
     rig.srv.approve_device(code)
-    run(until(lambda: accepted(dialog), timeout=15, what="approval"))
+    run(until(lambda: accepted(dialog), what="approval"))
     assert rig.broker.view("tv").state is State.VALID
 
 

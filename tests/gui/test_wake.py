@@ -45,7 +45,7 @@ def test_only_a_wake_from_logind_counts(bus_address: str, run: Runner) -> None:
     impostor.prepare_for_sleep(False)
     logind.prepare_for_sleep(True)  # going to sleep: nothing to do yet
     logind.prepare_for_sleep(False)
-    run(until(lambda: woke, timeout=5, what="the wake"))
+    run(until(lambda: woke, what="the wake"))
     run(_pause(0.3))  # time for a wrongly counted signal to arrive
     assert woke == [1] and watcher.wakes == 1
 
@@ -71,13 +71,14 @@ def test_due_tokens_are_renewed_as_soon_as_the_machine_wakes(
         rig.add_sentiance("work")  # an hour's token
         session = rig.start()
         assert session.wake is not None and session.wake.listening
-        run(_pause(0.3))
+        # Parked: the first look is done (nothing due) and the scheduler waits on its timer.
+        run(until(lambda: session.scheduler.wakeups >= 1 and not session.scheduler.renewing))
         before = fresh_provider.refreshes("sentiance")
         # A night's suspend: the wall clock jumped, the scheduler's monotonic timer did not move.
         clock.advance(8 * 3600)
         run(_pause(0.5))
         assert fresh_provider.refreshes("sentiance") == before, "renewed before the wake was told"
         Logind(bus_address).prepare_for_sleep(False)
-        run(until(lambda: fresh_provider.refreshes("sentiance") > before, timeout=5, what="the renewal"))
+        run(until(lambda: fresh_provider.refreshes("sentiance") > before, what="the renewal"))
     finally:
         rig.close()

@@ -154,7 +154,7 @@ class World:
             if time.monotonic() > limit:
                 raise AssertionError("the scheduler did not settle: a busy loop or a stuck renewal")
             await asyncio.sleep(0.002)
-            calm = calm + 1 if self.awake.parked and not self.scheduler._tasks else 0
+            calm = calm + 1 if self.awake.parked and not self.scheduler.renewing else 0
             if self.task is not None and self.task.done():
                 self.task.result()  # the loop died: show why
 

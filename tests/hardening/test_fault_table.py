@@ -19,7 +19,6 @@ table costs real time only where real sockets must time out.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import ssl
 from collections.abc import Iterator
@@ -233,10 +232,9 @@ class Case:
             if self.clock() >= end:
                 break
             delay = await scheduler.tick()
-            tasks = list(scheduler._tasks.values())
-            if tasks:
-                renewals += len(tasks)
-                await asyncio.gather(*tasks)
+            started = await scheduler.settle()
+            if started:
+                renewals += started
                 continue  # run() wakes at once when a renewal ends
             self.clock.advance(min(delay, end - self.clock() + 0.001))
         else:

@@ -192,13 +192,31 @@ class ShortSleep:
         await asyncio.sleep(min(seconds / 100, 0.05))
 
 
+def _queued_seconds() -> float:
+    """How long this thread has waited for a CPU while ready to run (Linux; 0 where unknown).
+
+    /proc/self/task/TID/schedstat: time on the CPU, time waiting on a run queue, timeslices (ns).
+    """
+    try:
+        with open(f"/proc/self/task/{threading.get_native_id()}/schedstat") as f:
+            return int(f.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 class LagProbe:
-    """A 5 ms Qt timer noting how late each tick comes: the longest the event loop was not free."""
+    """A 5 ms Qt timer noting how late each tick comes: the longest the event loop was not free.
+
+    Time the thread spent ready but waiting for a CPU is taken out: on a machine whose cores are
+    busy with other work (stress-ng, other builds) that is the OS's doing, not the loop's. What
+    stays is the loop's own: its code running, and any wait it blocked on (a sleep, an fsync).
+    """
 
     def __init__(self, interval_ms: int = PROBE_MS) -> None:
         self.interval = interval_ms / 1000
         self.lags: list[float] = []
         self._last = 0.0
+        self._queued = 0.0
         self._timer = QTimer()
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.setInterval(interval_ms)
@@ -206,15 +224,16 @@ class LagProbe:
 
     def start(self) -> None:
         self._last = time.perf_counter()
+        self._queued = _queued_seconds()
         self._timer.start()
 
     def stop(self) -> None:
         self._timer.stop()
 
     def _tick(self) -> None:
-        now = time.perf_counter()
-        self.lags.append(max(0.0, now - self._last - self.interval))
-        self._last = now
+        now, queued = time.perf_counter(), _queued_seconds()
+        self.lags.append(max(0.0, now - self._last - self.interval - (queued - self._queued)))
+        self._last, self._queued = now, queued
 
     @property
     def worst(self) -> float:
@@ -354,7 +373,7 @@ def test_200_accounts_renewed_at_once_under_faults(
             def settled(n: int = expected) -> bool:
                 return finished() >= n
 
-            await until(settled, timeout=60, what=f"wave {waves} to settle")
+            await until(settled, what=f"wave {waves} to settle")
             done = renewed()
             if done == ACCOUNTS or waves >= MAX_WAVES:
                 break
@@ -362,7 +381,7 @@ def test_200_accounts_renewed_at_once_under_faults(
             clock.advance(BACKOFF_FIRST * 2 ** (waves - 1) + 1)  # past the scheduler's backoff
             session.scheduler.poke()  # its wait would end now; a wake from suspend does the same
         # The tray catches up (coalesced reloads, the file watcher) and shows all is well.
-        await until(lambda: tray.state is IconState.OK, timeout=10, what="the tray to show all is well")
+        await until(lambda: tray.state is IconState.OK, what="the tray to show all is well")
         await asyncio.sleep(0.5)
         return waves
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from pathlib import Path
 from typing import Any
@@ -119,7 +118,7 @@ async def test_scheduler_renews_at_the_margin_and_after_a_clock_jump(rig: Any) -
     clock.now += 2 * 86400  # the laptop slept for two days (the world's clocks moved on too)
     srv.clock_offset = 2 * 86400
     await scheduler.tick()
-    await asyncio.gather(*scheduler._tasks.values())
+    await scheduler.settle()
     for name, token in old.items():
         fresh = broker.store.vault.entry(name).tokens
         assert fresh is not None and fresh.access_token != token

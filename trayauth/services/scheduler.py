@@ -62,6 +62,21 @@ class RenewalScheduler:
         self._log = log or _log_stderr
         self._logged: dict[str, str] = {}  # the last failure logged per account: each is said once
 
+    @property
+    def renewing(self) -> frozenset[str]:
+        """The accounts whose background renewal is in flight right now."""
+        return frozenset(self._tasks)
+
+    async def settle(self) -> int:
+        """Until the renewals in flight have ended (each records its outcome); how many there were.
+
+        The scheduler's own loop never waits for them; a caller stepping it look by look does.
+        """
+        tasks = list(self._tasks.values())
+        if tasks:
+            await asyncio.gather(*tasks)
+        return len(tasks)
+
     def poke(self) -> None:
         """Re-plan now: after a login, a settings change, a resume from suspend."""
         self._failures.clear()
@@ -74,8 +89,12 @@ class RenewalScheduler:
                 self._wake.clear()
                 await self._wait(self._wake, delay)
         finally:
-            for task in self._tasks.values():
+            # Ended, not just told to end: the caller closes the HTTP client and the store next.
+            tasks = list(self._tasks.values())
+            for task in tasks:
                 task.cancel()
+            if tasks:
+                await asyncio.gather(*tasks, return_exceptions=True)
 
     async def tick(self) -> float:
         """Start every renewal that is due; return how long to sleep before the next look."""
