@@ -163,12 +163,12 @@ async def _scheduler_case(disk: TinyDisk, srv: ProviderServer, break_it: str) ->
     try:
         for _ in range(20):
             await scheduler.tick()
-            await asyncio.gather(*scheduler._tasks.values(), return_exceptions=True)
+            await scheduler.settle()
             await asyncio.sleep(0)
         first = len(attempts)
         clock.advance(BACKOFF_FIRST + 1)  # backed off like any failure: tried again later
         await scheduler.tick()
-        await asyncio.gather(*scheduler._tasks.values(), return_exceptions=True)
+        await scheduler.settle()
         assert len(attempts) == first + 1, "no retry after the backoff"
         error = broker.view(NAME).error or ""
     finally:
@@ -213,7 +213,7 @@ async def test_any_failure_in_a_background_renewal_is_caught(
         try:
             for _ in range(20):
                 await scheduler.tick()
-                await asyncio.gather(*scheduler._tasks.values(), return_exceptions=True)
+                await scheduler.settle()
         finally:
             await broker.aclose()
         assert calls == [NAME], f"{len(calls)} tries in 20 looks"
