@@ -1,7 +1,8 @@
-"""Shared fixtures: an isolated config dir with a real (file) keyring, the provider server, a CLI runner.
+"""Shared fixtures: an isolated config dir with a real (file) keyring, the provider server, a tray.
 
 Every test gets its own TRAYAUTH_CONFIG_DIR and keyring file, so nothing touches the developer's
-real accounts or keyring.
+real accounts or keyring. The fixtures live in tests/support/ (with the fake clock and the CLI
+runners); this file registers them.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.provider import fresh_provider, provider
 from tests.support.tray import TrayProcess, tray_process
+
+__all__ = ["fresh_provider", "provider"]  # fixtures, registered by being imported here
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -30,29 +34,6 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("TRAYAUTH_KEY_STORAGE", raising=False)
     (tmp_path / "run").mkdir(mode=0o700)
     return config
-
-
-def _serve() -> Iterator[object]:
-    from trayauth.demo import ProviderServer
-
-    srv = ProviderServer()
-    srv.start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
-
-
-@pytest.fixture(scope="session")
-def provider() -> Iterator[object]:
-    """One provider server for the session: tests that only log in and read tokens share it."""
-    yield from _serve()
-
-
-@pytest.fixture
-def fresh_provider() -> Iterator[object]:
-    """A provider server of the test's own, for tests that change lifetimes or inject faults."""
-    yield from _serve()
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from tests.helpers import stop_process  # noqa: E402
+from tests.support.cli import stop_process  # noqa: E402
 from trayauth.client import tray_running  # noqa: E402
 
 BARE_TRAY = r"""

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from PySide6.QtGui import QClipboard, QGuiApplication
 
-from tests.gui.conftest import FakeTimers
+from tests.support.qt import FakeTimers
 from trayauth.ui.qt.clipboard import KDE_HINT, MAC_CONCEALED, WIN_EXCLUDE, SecretClipboard, concealed_mime
 
 

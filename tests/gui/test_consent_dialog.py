@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from tests.gui.conftest import Rig, Runner, until
 from tests.integrations.support import TRAYAUTH
+from tests.support.qt import Rig, Runner, until
 from trayauth.storage.consent import ConsentStore
 from trayauth.ui.widgets.consent import ConsentDialog, ConsentSection
 

@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QDialog, QLineEdit, QPushButton
 
-from tests.gui.conftest import Rig, Runner, until
+from tests.support.qt import Rig, Runner, until
 from trayauth.domain.model import State
 from trayauth.domain.presets import PresetCatalog
 from trayauth.storage.config import AppSettings

@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
-from tests.gui.conftest import Clock, FakeTimers
+from typing import NamedTuple
+
+from tests.support.clock import FakeClock
+from tests.support.qt import FakeTimers
 from trayauth.domain.events import AccountEvent, EventKind
 from trayauth.ui.state.notifier import Level, Note, Notifier
 
 
-def rig(timers: FakeTimers) -> tuple[Notifier, list[Note], Clock]:
+class Watched(NamedTuple):
+    """A notifier on fake timers and clock, and what it has shown so far."""
+
+    notifier: Notifier
+    shown: list[Note]
+    clock: FakeClock
+
+
+def watched(timers: FakeTimers) -> Watched:
     shown: list[Note] = []
-    clock = Clock(1000.0)
-    return Notifier(shown.append, timer=timers, clock=clock), shown, clock
+    clock = FakeClock(1000.0)
+    return Watched(Notifier(shown.append, timer=timers, clock=clock), shown, clock)
 
 
 def test_repeated_failures_of_one_account_are_told_once(timers: FakeTimers) -> None:
-    notifier, shown, _ = rig(timers)
+    notifier, shown, _ = watched(timers)
     for _ in range(5):
         notifier.on_event(
             AccountEvent(EventKind.RENEW_FAILED, "work", "work: provider unavailable (HTTP 503)")
@@ -27,7 +38,7 @@ def test_repeated_failures_of_one_account_are_told_once(timers: FakeTimers) -> N
 
 
 def test_expired_and_login_needed_are_one_story(timers: FakeTimers) -> None:
-    notifier, shown, _ = rig(timers)
+    notifier, shown, _ = watched(timers)
     notifier.on_event(
         AccountEvent(EventKind.EXPIRED, "ci", "ci: the token expired and cannot renew itself; log in again")
     )
@@ -40,7 +51,7 @@ def test_expired_and_login_needed_are_one_story(timers: FakeTimers) -> None:
 
 
 def test_a_burst_across_accounts_becomes_one_notification(timers: FakeTimers) -> None:
-    notifier, shown, _ = rig(timers)
+    notifier, shown, _ = watched(timers)
     for i in range(20):
         notifier.on_event(AccountEvent(EventKind.RENEW_FAILED, f"acct{i}", "network down"))
     assert len(timers.pending) == 1  # one coalescing timer, not twenty
@@ -51,7 +62,7 @@ def test_a_burst_across_accounts_becomes_one_notification(timers: FakeTimers) ->
 
 
 def test_success_resets_but_a_flapping_network_stays_quiet(timers: FakeTimers) -> None:
-    notifier, shown, clock = rig(timers)
+    notifier, shown, clock = watched(timers)
     notifier.on_event(AccountEvent(EventKind.RENEW_FAILED, "work", "down"))
     timers.fire_all()
     notifier.on_event(AccountEvent(EventKind.RENEWED, "work"))
@@ -67,7 +78,7 @@ def test_success_resets_but_a_flapping_network_stays_quiet(timers: FakeTimers) -
 
 
 def test_a_login_lets_the_next_expiry_be_told_again(timers: FakeTimers) -> None:
-    notifier, shown, _ = rig(timers)
+    notifier, shown, _ = watched(timers)
     notifier.on_event(AccountEvent(EventKind.EXPIRING, "ci", "ci: the token expires in 1 min"))
     timers.fire_all()
     notifier.on_event(AccountEvent(EventKind.EXPIRING, "ci", "again"))
@@ -78,7 +89,7 @@ def test_a_login_lets_the_next_expiry_be_told_again(timers: FakeTimers) -> None:
 
 
 def test_routine_events_make_no_noise(timers: FakeTimers) -> None:
-    notifier, shown, _ = rig(timers)
+    notifier, shown, _ = watched(timers)
     for kind in ("renewing", "renewed", "changed", "added", "logged_in", "logged_out", "removed"):
         notifier.on_event(AccountEvent(EventKind(kind), "work"))
     assert timers.pending == []
@@ -86,7 +97,7 @@ def test_routine_events_make_no_noise(timers: FakeTimers) -> None:
 
 
 def test_info_is_shown_at_once(timers: FakeTimers) -> None:
-    notifier, shown, _ = rig(timers)
+    notifier, shown, _ = watched(timers)
     notifier.info("Copied work's header", "Sentiance — 12 min left")
     assert shown == [Note("Copied work's header", "Sentiance — 12 min left")]
 

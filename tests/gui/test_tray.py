@@ -11,7 +11,8 @@ import pytest
 from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
-from tests.gui.conftest import Clock, Rig, Runner, until
+from tests.support.clock import FakeClock
+from tests.support.qt import Rig, Runner, until
 from trayauth.domain.model import State
 from trayauth.ui.state.present import IconState
 from trayauth.ui.widgets.dialogs.login import LoginDialog
@@ -113,7 +114,7 @@ def test_no_fallback_line_when_the_keyring_holds_the_key(rig: Rig) -> None:
 def test_countdown_ticks_only_while_the_menu_is_open(
     isolated: Path, fresh_provider: Any, run: Runner
 ) -> None:
-    clock = Clock()
+    clock = FakeClock()
     rig = Rig(isolated, fresh_provider, run, clock=clock)
     try:
         rig.add_sentiance("work")
@@ -226,7 +227,7 @@ def test_background_renewal_is_shown_as_it_happens(isolated: Path, fresh_provide
 def test_a_pasted_token_warns_once_then_says_expired_once(
     isolated: Path, fresh_provider: Any, run: Runner
 ) -> None:
-    clock = Clock()
+    clock = FakeClock()
     rig = Rig(isolated, fresh_provider, run, clock=clock)
     try:
         exp = int(clock.now) + 3600

@@ -4,29 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.gui.conftest import Clock, Rig, Runner
-from tests.helpers import REPO
+from tests.support.cli import cli_process as cli
+from tests.support.clock import FakeClock
+from tests.support.qt import Rig, Runner
 from trayauth.client import request_token, socket_path, tray_running
 from trayauth.services.agent import AlreadyRunning
-
-
-def cli(*argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "trayauth", *argv],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ),
-        cwd=REPO,
-        timeout=60,
-        check=False,
-    )
 
 
 async def in_thread(fn: Any, *args: Any) -> Any:
@@ -61,7 +48,7 @@ def test_the_cli_gets_the_trays_token_through_the_socket(rig: Rig, run: Runner) 
 def test_a_due_token_is_renewed_once_by_the_tray_for_every_caller(
     isolated: Path, fresh_provider: Any, run: Runner
 ) -> None:
-    clock = Clock()
+    clock = FakeClock()
     rig = Rig(isolated, fresh_provider, run, clock=clock)
     try:
         old = rig.add_sentiance("work")

@@ -11,7 +11,8 @@ from typing import Any
 
 from PySide6.QtDBus import QDBusConnection, QDBusMessage
 
-from tests.gui.conftest import Clock, Rig, Runner, until
+from tests.support.clock import FakeClock
+from tests.support.qt import Rig, Runner, until
 from trayauth.ui.qt.wake import LOGIND, LOGIND_MANAGER, LOGIND_PATH, WakeWatcher
 
 
@@ -64,7 +65,7 @@ def test_no_bus_means_no_listening(qapp: Any) -> None:
 def test_due_tokens_are_renewed_as_soon_as_the_machine_wakes(
     isolated: Path, fresh_provider: Any, run: Runner, bus_address: str
 ) -> None:
-    clock = Clock()
+    clock = FakeClock()
     rig = Rig(isolated, fresh_provider, run, clock=clock)
     rig.wake_bus = listener(bus_address)
     try:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.gui.conftest import loop, run  # noqa: F401  (the GUI tests' qasync loop, for the load test)
-from tests.hardening.rig import Figures
+from tests.hardening.cases import Figures
+from tests.support.qt import loop, run  # noqa: F401  (the qasync loop, for the load test)
 
 _FIGURES = pytest.StashKey[Figures]()
 

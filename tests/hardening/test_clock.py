@@ -6,7 +6,7 @@ hours. The scheduler therefore never arms a timer longer than ``max_sleep`` and 
 clock every time one fires (or at once when poked); these tests hold it to that, against the real
 provider server and the real broker, with several presets and lifetimes at once.
 
-Time is the test's: the wall clock is the hand ``Clock`` the broker and the provider server share,
+Time is the test's: the wall clock is the hand ``FakeClock`` the broker and the provider server share,
 and the scheduler's timers run on ``AwakeTime``, a stand-in monotonic clock that only moves while
 the machine is awake. A suspend is the wall clock jumping while ``AwakeTime`` stands still; awake
 time moves both. Renewals are real HTTP to the provider server (its own thread), so the test waits
@@ -30,7 +30,8 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from tests.hardening.rig import FLOWS, OAUTH_FLOWS, Clock, Figures, FlowSpec
+from tests.hardening.cases import FLOWS, OAUTH_FLOWS, Figures, FlowSpec
+from tests.support.clock import FakeClock
 from trayauth.demo import ProviderServer
 from trayauth.domain.events import AccountEvent
 from trayauth.domain.model import Account, State
@@ -53,7 +54,7 @@ _SUMMARY: dict[str, str] = {}
 def _qt_garbage_freed_here() -> None:
     """Free earlier tests' Qt garbage now, in the GUI thread, before this module starts threads
     (the provider server's, the broker's vault writers): left to the cyclic GC it may be freed in
-    one of those, and Qt objects must die in their own thread (see tests/gui/conftest.py)."""
+    one of those, and Qt objects must die in their own thread (see tests/support/qt.py)."""
     gc.collect()
 
 
@@ -103,7 +104,7 @@ class World:
     """The broker, the provider, the scheduler running its loop, and what happened when."""
 
     srv: ProviderServer
-    clock: Clock
+    clock: FakeClock
     awake: AwakeTime
     broker: Broker
     scheduler: RenewalScheduler
@@ -183,18 +184,18 @@ class World:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> FakeClock:
+    return FakeClock()
 
 
 @pytest.fixture
-def srv(clock: Clock) -> Iterator[ProviderServer]:
+def srv(clock: FakeClock) -> Iterator[ProviderServer]:
     with ProviderServer(clock) as server:
         yield server
 
 
 @pytest_asyncio.fixture
-async def world(keyfile_home: Path, srv: ProviderServer, clock: Clock) -> AsyncIterator[World]:
+async def world(keyfile_home: Path, srv: ProviderServer, clock: FakeClock) -> AsyncIterator[World]:
     awake = AwakeTime()
     broker = Broker(
         Store.open(keyfile_home),

@@ -56,8 +56,8 @@ from urllib.parse import parse_qsl
 import httpx
 import pytest
 
-from tests.hardening.rig import Figures, FlowSpec, clear_line, shipped_flows
-from tests.helpers import REPO, expire_now, run_cli, spawn_cli
+from tests.hardening.cases import Figures, FlowSpec, clear_line, shipped_flows
+from tests.support.cli import REPO, expire_now, run_cli, spawn_cli
 from trayauth import faultpoints
 from trayauth.demo import ProviderServer
 from trayauth.domain.model import Account, TokenSet

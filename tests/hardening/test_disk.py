@@ -19,9 +19,10 @@ from typing import Any
 
 import pytest
 
+from tests.hardening.cases import Figures, clear_line
 from tests.hardening.disks import TinyDisk, tiny_disk
-from tests.hardening.rig import Clock, Figures, clear_line
-from tests.helpers import REPO, expire_now, ok, run_cli, sentiance_account
+from tests.support.cli import REPO, expire_now, ok, run_cli, sentiance_account
+from tests.support.clock import FakeClock
 from trayauth.demo import ProviderServer
 from trayauth.domain.presets import PresetCatalog
 from trayauth.net.http import HttpPolicy
@@ -144,7 +145,7 @@ async def _scheduler_case(disk: TinyDisk, srv: ProviderServer, break_it: str) ->
     """(renewal attempts over 20 looks, log lines, the account's error) with the disk broken."""
     await asyncio.to_thread(sentiance_account, srv, NAME)  # the CLI runs its own event loop
     expire_now(NAME, by=-30.0)  # due for renewal, still valid
-    clock = Clock()
+    clock = FakeClock()
     broker = Broker(Store.open(), PresetCatalog(), http=HttpPolicy(), clock=clock)
     logged: list[str] = []
     scheduler = RenewalScheduler(broker, clock=clock, log=logged.append)
@@ -199,7 +200,7 @@ async def test_any_failure_in_a_background_renewal_is_caught(
     with figures.trying(2, "an unexpected OSError in a renewal") as outcome:
         await asyncio.to_thread(sentiance_account, fresh_provider, NAME)
         expire_now(NAME, by=-30.0)
-        clock = Clock()
+        clock = FakeClock()
         broker = Broker(Store.open(), PresetCatalog(), http=HttpPolicy(), clock=clock)
         calls: list[str] = []
 

@@ -31,16 +31,15 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.hardening.rig import (
-    Clock,
+from tests.hardening.cases import (
     Figures,
     FlowSpec,
-    Sleeps,
     blackhole,
     clear_line,
     closed_port,
     shipped_flows,
 )
+from tests.support.clock import FakeClock, Sleeps
 from trayauth.cli.wording import line as cli_line
 from trayauth.demo import ProviderServer
 from trayauth.domain.errors import LoginRequired, TrayauthError
@@ -152,7 +151,7 @@ class Case:
 
     def __init__(self, spec: FlowSpec, root: Path) -> None:
         self.spec = spec
-        self.clock = Clock()
+        self.clock = FakeClock()
         self.sleeps = Sleeps(self.clock)
         self.srv = ProviderServer(clock=self.clock).start()
         self.srv.set_rate_limit(spec.vendor, None)  # only the injected 429s

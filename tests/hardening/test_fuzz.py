@@ -48,7 +48,8 @@ import tomli_w
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.hardening.rig import FLOWS, OAUTH_FLOWS, Clock, Figures, FlowSpec, Sleeps, shipped_flows
+from tests.hardening.cases import FLOWS, OAUTH_FLOWS, Figures, FlowSpec, shipped_flows
+from tests.support.clock import FakeClock, Sleeps
 from tests.unit.test_store_config import EXAMPLE as CONFIG_EXAMPLE
 from tests.unit.test_store_config import toml_docs
 from trayauth import client
@@ -97,7 +98,7 @@ FLOW_EXAMPLES = 100
 def _qt_garbage_freed_here() -> None:
     """Free earlier tests' Qt garbage now, in the GUI thread, before this module starts threads
     (the provider server's, the broker's vault writers): left to the cyclic GC it may be freed in
-    one of those, and Qt objects must die in their own thread (see tests/gui/conftest.py)."""
+    one of those, and Qt objects must die in their own thread (see tests/support/qt.py)."""
     gc.collect()
 
 
@@ -392,7 +393,7 @@ def check_inspection(token: str) -> str:
 class Recorder(HttpPolicy):
     """The real HTTP policy, keeping every answer it got."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: FakeClock) -> None:
         super().__init__(sleep=Sleeps(clock), clock=clock)
         self.answers: list[HttpResponse] = []
 
@@ -459,7 +460,7 @@ def context(
     )
 
 
-async def _record(srv: ProviderServer, clock: Clock) -> Recordings:
+async def _record(srv: ProviderServer, clock: FakeClock) -> Recordings:
     flows: dict[str, Recording] = {}
     all_settings: dict[str, dict[str, str]] = {}
     all_secrets: dict[str, dict[str, str]] = {}
@@ -498,7 +499,7 @@ async def _record(srv: ProviderServer, clock: Clock) -> Recordings:
 @pytest.fixture(scope="module")
 def recorded() -> Recordings:
     """Every shipped flow's answers, recorded once; the server is gone before any fuzzing."""
-    clock = Clock()
+    clock = FakeClock()
     with ProviderServer(clock) as srv, asyncio.Runner() as runner:
         return runner.run(_record(srv, clock))
 
@@ -508,7 +509,7 @@ class Replay:
 
     def __init__(self) -> None:
         self.script: list[httpx.Response] = []
-        self.clock = Clock(NOW)
+        self.clock = FakeClock(NOW)
         self.client = httpx.AsyncClient(transport=httpx.MockTransport(self._answer))
         self.http = HttpPolicy(self.client, sleep=Sleeps(self.clock), clock=self.clock)
 
@@ -1055,7 +1056,7 @@ def test_config_loader(tmp_path: Path, figures: Figures) -> None:
 
 
 @dataclass
-class VaultRig:
+class VaultFiles:
     store: Store
     header: dict[str, Any]
     plain: dict[str, Any]
@@ -1063,7 +1064,7 @@ class VaultRig:
 
 
 @pytest.fixture
-def vault_rig(keyfile_home: Path) -> VaultRig:
+def vault_files(keyfile_home: Path) -> VaultFiles:
     store = Store.open(keyfile_home)
     tokens = TokenSet("tok", "ref", NOW + 600, NOW, "Bearer", ("a", "b"), {"user_id": "u", "n": 3})
     store.vault.update("work", lambda e: VaultEntry({"password": "pw"}, tokens, False, None, NOW))
@@ -1073,14 +1074,14 @@ def vault_rig(keyfile_home: Path) -> VaultRig:
     from cryptography.fernet import Fernet
 
     plain = json.loads(Fernet(key).decrypt(header["data"].encode()))
-    return VaultRig(store, header, plain, key)
+    return VaultFiles(store, header, plain, key)
 
 
-def test_vault_file(vault_rig: VaultRig, figures: Figures) -> None:
+def test_vault_file(vault_files: VaultFiles, figures: Figures) -> None:
     """vault.json damaged anywhere: its header, its encrypted content, its decrypted content."""
     from cryptography.fernet import Fernet
 
-    rig = vault_rig
+    rig = vault_files
     fernet = Fernet(rig.key)
 
     def sealed(plain: bytes) -> bytes:
@@ -1113,11 +1114,11 @@ def test_vault_file(vault_rig: VaultRig, figures: Figures) -> None:
     fuzz(figures, "vault file (vault.json)", files, check, examples=MEDIUM, needs=("read", "refused"))
 
 
-def test_vault_key_file(vault_rig: VaultRig, figures: Figures) -> None:
+def test_vault_key_file(vault_files: VaultFiles, figures: Figures) -> None:
     """The key file (key storage "file"): a key, or the project's own error; never a wrong key."""
     from trayauth.storage.keystore import KeyStore
 
-    rig = vault_rig
+    rig = vault_files
     key_file = rig.store.paths.key_file
     doc = json.loads(key_file.read_bytes())
     files = st.one_of(
@@ -1137,9 +1138,9 @@ def test_vault_key_file(vault_rig: VaultRig, figures: Figures) -> None:
     fuzz(figures, "vault key file", files, check, examples=MEDIUM, needs=("read", "refused"))
 
 
-def test_usage_state_file(vault_rig: VaultRig, figures: Figures) -> None:
+def test_usage_state_file(vault_files: VaultFiles, figures: Figures) -> None:
     """state.json ("last used" times): a convenience, so anything unreadable is simply forgotten."""
-    rig = vault_rig
+    rig = vault_files
     files = st.one_of(
         mutated({"last_used": {"work": NOW, "other": NOW - 60}}).map(json_bytes),
         JSON.map(json_bytes),

@@ -29,7 +29,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import REPO
+from tests.support.cli import REPO
 
 TIMEOUT = 60
 BIG = 16 * 1024

@@ -45,8 +45,9 @@ from urllib.parse import urlsplit
 import pytest
 from PySide6.QtCore import Qt, QTimer
 
-from tests.gui.conftest import OFFSCREEN_NOISE, until
-from tests.hardening.rig import FLOWS, OAUTH_FLOWS, Clock, Figures, FlowSpec
+from tests.hardening.cases import FLOWS, OAUTH_FLOWS, Figures, FlowSpec
+from tests.support.clock import FakeClock
+from tests.support.qt import OFFSCREEN_NOISE, until
 from trayauth.demo import ProviderServer
 from trayauth.demo.wire import Answer, Reply, Request
 from trayauth.domain.events import AccountEvent
@@ -245,13 +246,13 @@ class LagProbe:
 
 
 # ---- the loop: the GUI tests' qasync QEventLoop on pytest-qt's QApplication, as the tray runs --
-# (`loop` and `run` come from tests/gui/conftest.py, through tests/hardening/conftest.py)
+# (`loop` and `run` come from tests/support/qt.py, through tests/hardening/conftest.py)
 
 
 @pytest.fixture
-def server() -> Iterator[tuple[StormServer, Clock]]:
+def server() -> Iterator[tuple[StormServer, FakeClock]]:
     # The provider server's listen backlog (256) takes 200 clients connecting at once.
-    clock = Clock(float(int(time.time())))  # whole seconds: every vendor's expiry format is exact
+    clock = FakeClock(float(int(time.time())))  # whole seconds: every vendor's expiry format is exact
     srv = StormServer(clock)
     srv.start()
     try:
@@ -299,7 +300,7 @@ def test_the_lag_probe_sees_a_blocked_loop(loop: asyncio.AbstractEventLoop, run:
 
 
 def test_200_accounts_renewed_at_once_under_faults(
-    isolated: Path, server: tuple[StormServer, Clock], run: Callable[..., Any], figures: Figures
+    isolated: Path, server: tuple[StormServer, FakeClock], run: Callable[..., Any], figures: Figures
 ) -> None:
     from trayauth.ui.qt.session import TraySession
     from trayauth.ui.state.present import IconState

@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from tests.hardening.rig import Figures, clear_line
-from tests.helpers import add_account, login, ok, run_cli
+from tests.hardening.cases import Figures, clear_line
+from tests.support.cli import add_account, login, ok, run_cli
 from trayauth.cli.wording import line as cli_line
 from trayauth.demo import ProviderServer
 from trayauth.domain.errors import InsecureURL, NetworkError

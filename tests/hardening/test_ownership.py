@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.hardening.rig import Figures, clear_line
-from tests.helpers import add_account, login, ok, run_cli
+from tests.hardening.cases import Figures, clear_line
+from tests.support.cli import add_account, login, ok, run_cli
 from trayauth.demo import ProviderServer
 from trayauth.domain.presets import builtin_dir
 

@@ -24,8 +24,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from tests.hardening.rig import Figures
-from tests.helpers import REPO, add_account, expire_now, login, ok, run_cli, sentiance_account
+from tests.hardening.cases import Figures
+from tests.support.cli import REPO, add_account, expire_now, login, ok, run_cli, sentiance_account
 from trayauth.client import socket_path, tray_running
 from trayauth.demo import ProviderServer
 from trayauth.storage.paths import runtime_path

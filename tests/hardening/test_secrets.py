@@ -42,8 +42,8 @@ import httpx
 import keyring.core
 import pytest
 
-from tests.hardening.rig import Figures, files_under
-from tests.helpers import REPO, Result, run_cli
+from tests.hardening.cases import Figures, files_under
+from tests.support.cli import REPO, Result, run_cli
 from trayauth.cli.wording import line as cli_line
 from trayauth.demo import ProviderServer
 from trayauth.domain.errors import VaultError

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.support.clock import FakeClock, Sleeps
+from trayauth.demo import ProviderServer
 from trayauth.domain.errors import LoginRequired, TrayauthError
 from trayauth.domain.events import AccountEvent
 from trayauth.domain.model import Account, State
@@ -18,30 +20,25 @@ from trayauth.services.scheduler import RenewalScheduler
 from trayauth.storage.store import Store
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = time.time()
+@dataclass
+class BrokerWorld:
+    """A broker on the test's config folder, the provider server, and the time it all runs on."""
 
-    def __call__(self) -> float:
-        return self.now
-
-
-class Sleeps:
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
+    broker: Broker
+    srv: ProviderServer
+    clock: FakeClock  # shared by the broker and its HTTP policy
+    sleeps: Sleeps  # the HTTP policy's waits (Retry-After), recorded, not slept
+    events: list[AccountEvent]  # everything the broker announced, in order
 
 
 @pytest.fixture
-def rig(isolated: Path, fresh_provider: Any) -> tuple[Broker, Any, Clock, Sleeps, list[AccountEvent]]:
-    clock, sleeps = Clock(), Sleeps()
+def world(isolated: Path, fresh_provider: ProviderServer) -> BrokerWorld:
+    clock, sleeps = FakeClock(), Sleeps()
     store = Store.open(isolated)
     broker = Broker(store, PresetCatalog(), http=HttpPolicy(sleep=sleeps, clock=clock), clock=clock)
     events: list[AccountEvent] = []
     broker.subscribe(events.append)
-    return broker, fresh_provider, clock, sleeps, events
+    return BrokerWorld(broker, fresh_provider, clock, sleeps, events)
 
 
 async def login_sentiance(broker: Broker, srv: Any, name: str = "work") -> str:
@@ -54,8 +51,8 @@ async def login_sentiance(broker: Broker, srv: Any, name: str = "work") -> str:
 
 
 @pytest.mark.asyncio
-async def test_failed_refresh_keeps_the_valid_token_and_says_why(rig: Any) -> None:
-    broker, srv, clock, _, events = rig
+async def test_failed_refresh_keeps_the_valid_token_and_says_why(world: BrokerWorld) -> None:
+    broker, srv, clock, events = world.broker, world.srv, world.clock, world.events
     old = await login_sentiance(broker, srv)
     expires_at = broker.view("work").expires_at
     clock.now = expires_at - 30  # inside the 60 s margin, still valid
@@ -72,8 +69,8 @@ async def test_failed_refresh_keeps_the_valid_token_and_says_why(rig: Any) -> No
 
 
 @pytest.mark.asyncio
-async def test_interrupted_rotating_refresh_never_resends_the_spent_token(rig: Any) -> None:
-    broker, srv, clock, _, _ = rig
+async def test_interrupted_rotating_refresh_never_resends_the_spent_token(world: BrokerWorld) -> None:
+    broker, srv, clock = world.broker, world.srv, world.clock
     old = await login_sentiance(broker, srv)
     expires_at = broker.view("work").expires_at
     clock.now = expires_at - 30
@@ -92,8 +89,8 @@ async def test_interrupted_rotating_refresh_never_resends_the_spent_token(rig: A
 
 
 @pytest.mark.asyncio
-async def test_senseye_429_waits_for_retry_after(rig: Any) -> None:
-    broker, srv, _, sleeps, _ = rig
+async def test_senseye_429_waits_for_retry_after(world: BrokerWorld) -> None:
+    broker, srv, sleeps = world.broker, world.srv, world.sleeps
     user = srv.users["senseye"]
     broker.add(Account("s", "senseye", {"base_url": srv.base_url("senseye"), "username": user["username"]}))
     srv.inject("senseye", "oauth/token", {"status": 429, "headers": {"Retry-After": "7"}})
@@ -104,8 +101,8 @@ async def test_senseye_429_waits_for_retry_after(rig: Any) -> None:
 
 
 @pytest.mark.asyncio
-async def test_scheduler_renews_at_the_margin_and_after_a_clock_jump(rig: Any) -> None:
-    broker, srv, clock, _, events = rig
+async def test_scheduler_renews_at_the_margin_and_after_a_clock_jump(world: BrokerWorld) -> None:
+    broker, srv, clock, events = world.broker, world.srv, world.clock, world.events
     await login_sentiance(broker, srv, "a")
     user = srv.users["senseye"]
     broker.add(Account("s", "senseye", {"base_url": srv.base_url("senseye"), "username": user["username"]}))
@@ -128,8 +125,8 @@ async def test_scheduler_renews_at_the_margin_and_after_a_clock_jump(rig: Any) -
 
 
 @pytest.mark.asyncio
-async def test_unrenewable_token_is_announced_once(rig: Any) -> None:
-    broker, srv, clock, _, events = rig
+async def test_unrenewable_token_is_announced_once(world: BrokerWorld) -> None:
+    broker, srv, clock, events = world.broker, world.srv, world.clock, world.events
     token = srv.mint_jwt({"sub": "x", "exp": int(clock.now) + 3600})
     broker.add(Account("b", "bearer", {}))
     await broker.login("b", {"token": token})
@@ -146,10 +143,10 @@ async def test_unrenewable_token_is_announced_once(rig: Any) -> None:
 
 
 @pytest.mark.asyncio
-async def test_scheduler_wakes_on_time_for_a_token_that_cannot_renew(rig: Any) -> None:
+async def test_scheduler_wakes_on_time_for_a_token_that_cannot_renew(world: BrokerWorld) -> None:
     """A pasted token has no due moment; its warning and its expiry still set the next look, to
     the second (the tick used to skip such accounts and sleep its full minute: ~58 s late)."""
-    broker, srv, clock, _, events = rig
+    broker, srv, clock, events = world.broker, world.srv, world.clock, world.events
     expires = int(clock.now) + 3600
     broker.add(Account("b", "bearer", {}))
     await broker.login("b", {"token": srv.mint_jwt({"sub": "x", "exp": expires})})
@@ -170,11 +167,11 @@ async def test_scheduler_wakes_on_time_for_a_token_that_cannot_renew(rig: Any) -
 @pytest.mark.parametrize("restart", [False, True], ids=["same tray", "after a restart"])
 @pytest.mark.asyncio
 async def test_a_failed_refresh_is_retried_so_the_error_clears_when_the_provider_recovers(
-    rig: Any, restart: bool
+    world: BrokerWorld, restart: bool
 ) -> None:
     """"Refresh now" failed with 47 minutes left: the account must not stay red until the token
     next falls due; the scheduler retries on its backoff and the error goes with the success."""
-    broker, srv, clock, _, events = rig
+    broker, srv, clock, events = world.broker, world.srv, world.clock, world.events
     await login_sentiance(broker, srv)
     scheduler = RenewalScheduler(broker, clock=clock)
     await scheduler.tick()

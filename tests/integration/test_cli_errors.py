@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.helpers import run_cli
+from tests.support.cli import run_cli
 
 
 def lines(text: str) -> list[str]:

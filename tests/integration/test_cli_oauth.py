@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from tests.helpers import run_cli, spawn_cli
+from tests.support.cli import run_cli, spawn_cli
 
 
 def read_url(proc: subprocess.Popen[str], deadline: float = 20.0) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 import jwt
 
-from tests.helpers import Result, add_account, expire_now, login, ok, run_cli, sentiance_account
+from tests.support.cli import Result, add_account, expire_now, login, ok, run_cli, sentiance_account
 
 
 def one_line_error(result: Result, code: int | None = None) -> str:

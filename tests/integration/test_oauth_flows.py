@@ -13,6 +13,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from tests.support.clock import FakeClock
 from trayauth.cli.wording import line as cli_line
 from trayauth.cli.wording import step_of as cli_step
 from trayauth.demo import ProviderServer
@@ -34,22 +35,6 @@ from trayauth.net.http import HttpPolicy
 
 PUBLIC, CONFIDENTIAL, SECRET = "trayauth-public", "trayauth-confidential", "demo-client-secret"
 APP, APP_SECRET = "demo-attentive-app", "demo-attentive-client-secret"
-
-
-class FakeClock:
-    """Shared by the flow, its sleeps and the provider server: polling without real seconds."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-        await asyncio.sleep(0)
 
 
 def make_ctx(

@@ -13,7 +13,6 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 import pytest
 
-from tests.helpers import add_account, login, ok, run_cli, spawn_cli
 from tests.integration.test_cli_oauth import read_url
 from tests.integration.test_oauth_flows import (
     CONFIDENTIAL,
@@ -26,6 +25,7 @@ from tests.integration.test_oauth_flows import (
     question_of,
     works,
 )
+from tests.support.cli import add_account, login, ok, run_cli, spawn_cli
 from trayauth.cli.wording import line as cli_line
 from trayauth.demo import ProviderServer
 from trayauth.domain.errors import ProviderError, UsageError

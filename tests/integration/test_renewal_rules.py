@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import add_account, expire_now, login, ok, run_cli, sentiance_account
+from tests.support.cli import add_account, expire_now, login, ok, run_cli, sentiance_account
 from trayauth.storage.store import Store
 
 

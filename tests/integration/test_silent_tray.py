@@ -10,13 +10,12 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.helpers import REPO, add_account, expire_now, login, ok
+from tests.support.cli import add_account, cli_process, expire_now, login, ok
 from tests.support.tray import TrayProcess
 from trayauth.client import AGENT_ENV, tray_running
 from trayauth.storage.store import Store
@@ -26,15 +25,7 @@ CLI_DEADLINE = 45.0
 
 
 def cli(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "trayauth", *argv],
-        env={**os.environ, **(env or {})},
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=CLI_DEADLINE,
-        check=False,
-    )
+    return cli_process(*argv, env=env, timeout=CLI_DEADLINE)
 
 
 def vault_token(name: str) -> str:

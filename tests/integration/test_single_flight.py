@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.helpers import expire_now, sentiance_account, spawn_cli
+from tests.support.cli import expire_now, sentiance_account, spawn_cli
 
 
 def test_eight_processes_refresh_once(isolated: Path, fresh_provider: Any) -> None:

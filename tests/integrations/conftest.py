@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import sentiance_account
 from tests.integrations.support import Agent
+from tests.support.cli import sentiance_account
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import expire_now
 from tests.integrations.support import TRAYAUTH, Agent, cli, stored_token
+from tests.support.cli import expire_now
 
 # The child prints its argv and the two variables; the test then checks argv holds no token.
 SHOW = (

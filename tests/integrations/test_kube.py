@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import expire_now
 from tests.integrations.servers import KubeStub
 from tests.integrations.support import TRAYAUTH, cli, stored_token
+from tests.support.cli import expire_now
 
 pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
 

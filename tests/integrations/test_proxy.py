@@ -20,9 +20,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import add_account, login, ok
 from tests.integrations.servers import Resource
 from tests.integrations.support import TRAYAUTH, Agent, stored_token
+from tests.support.cli import add_account, login, ok
 
 NOBODY = 65534
 

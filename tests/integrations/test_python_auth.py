@@ -15,8 +15,8 @@ import httpx
 import pytest
 import requests
 
-from tests.helpers import expire_now, sentiance_account
 from tests.integrations.support import Agent, stored_token, whoami
+from tests.support.cli import expire_now, sentiance_account
 from trayauth.integrations.httpx_auth import TrayauthAuth
 from trayauth.integrations.requests_auth import TrayauthRequestsAuth
 

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import REPO, add_account, login, ok
 from tests.integrations import sshd
 from tests.integrations.servers import GitServer, KubeStub, Resource
 from tests.integrations.support import BIN, Agent, stored_token
+from tests.support.cli import REPO, add_account, login, ok
 
 API = "https://api.example.com"
 GIT = "https://git.example.com"

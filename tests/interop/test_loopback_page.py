@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import pytest
-
 from tests.helpers import Result
+
 from tests.interop import pages
 from tests.interop.browser import Browser, Visit
 from tests.interop.cli import LoginRun, add, ok, one_line_error, query

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import stop_process
+from tests.support.cli import stop_process
 from trayauth import __version__
 from trayauth.desktop import autostart
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import stop_process
+from tests.support.cli import stop_process
 from trayauth import __version__
 
 REPO = Path(__file__).resolve().parents[2]

@@ -12,12 +12,11 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
+from tests.support.cli import REPO
 from trayauth.client import socket_path, tray_running
 from trayauth.storage.paths import runtime_path
 
-REPO = Path(__file__).resolve().parents[2]
 START_DEADLINE = 60.0  # generous: Qt's start-up on a loaded 2-core machine
 
 

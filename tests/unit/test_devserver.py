@@ -17,20 +17,10 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from tests.support.clock import FakeClock
 from trayauth.demo import ProviderServer, paseto
 
 LOOPBACK = "http://127.0.0.1:54321/callback"
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.t = time.time()
-
-    def __call__(self) -> float:
-        return self.t
-
-    def advance(self, seconds: float) -> None:
-        self.t += seconds
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.helpers import add_account, login, ok
-from tests.support.tray import REPO, TrayProcess
+from tests.support.cli import REPO, add_account, login, ok
+from tests.support.tray import TrayProcess
 
 # As the console script runs it (``import re`` then ``from trayauth.cli import main``), without
 # site (-S), so nothing a .pth file preloads can hide an import of ours.

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable
 import httpx
 import pytest
 
+from tests.support.clock import Sleeps
 from tests.unit.test_http_rules import ChunkedServer
 from trayauth import faultpoints
 from trayauth.domain.errors import InsecureURL, NetworkError, ProviderError, RateLimited, UsageError
@@ -30,14 +31,6 @@ from trayauth.net.http import (
 )
 
 Handler = Callable[[httpx.Request], httpx.Response]
-
-
-class Sleeps:
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
 
 
 def _policy(handler: Handler, **kwargs: object) -> HttpPolicy:

@@ -16,6 +16,7 @@ from urllib.parse import quote, quote_plus
 import httpx
 import pytest
 
+from tests.support.clock import Sleeps
 from trayauth.domain.errors import ProviderError, RateLimited
 from trayauth.net import http as http_module
 from trayauth.net.http import HttpPolicy, redact, safe_url
@@ -173,14 +174,6 @@ def test_secrets_of_four_characters_are_redacted_and_shorter_ones_are_not() -> N
 
 
 # ---- Retry-After and the retry budget ------------------------------------------------------------
-
-
-class Sleeps:
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
 
 
 @pytest.mark.asyncio

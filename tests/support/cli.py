@@ -1,4 +1,4 @@
-"""Test helpers: run the CLI in-process or as a real process."""
+"""The CLI runners: in-process (fast) or as a real process, and the steps most tests start with."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -49,6 +49,24 @@ def spawn_cli(*argv: str, stdin: str = "", env: dict[str, str] | None = None) ->
         text=True,
         env={**os.environ, **(env or {})},
         cwd=REPO,
+    )
+
+
+def cli_process(
+    *argv: str, env: dict[str, str] | None = None, timeout: float = 120.0
+) -> subprocess.CompletedProcess[str]:
+    """``python -m trayauth ARGV`` as a script runs it, to the end; ``env`` adds to this environment.
+
+    The timeout only stops a hang from stalling the suite; it is not a measure.
+    """
+    return subprocess.run(
+        [sys.executable, "-m", "trayauth", *argv],
+        env={**os.environ, **(env or {})},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 

@@ -1,4 +1,4 @@
-"""What the hardening tests share: a hand-driven clock, a tally of figures, the flows under test.
+"""What the hardening tests share: the flows under test, a tally of figures, network helpers.
 
 Every flow is described once (:data:`FLOWS`): which preset, which provider endpoint renews it, which
 field of the answer states the expiry. The fault table, the secret scan and the load test all walk
@@ -14,35 +14,6 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-# --------------------------------------------------------------------------------------------
-# The clock and the sleep the broker, the HTTP policy and the provider server all share
-
-
-class Clock:
-    """Wall-clock time the test moves by hand; the provider server reads it too."""
-
-    def __init__(self, start: float | None = None) -> None:
-        self.now = time.time() if start is None else start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-class Sleeps:
-    """An asyncio.sleep stand-in: records each wait and moves the clock instead of waiting."""
-
-    def __init__(self, clock: Clock) -> None:
-        self.clock = clock
-        self.calls: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
-        self.clock.advance(seconds)
-
 
 # --------------------------------------------------------------------------------------------
 # The figures the suite prints
