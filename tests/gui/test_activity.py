@@ -3,8 +3,8 @@ program got a token from the agent), and where everything is kept."""
 
 from __future__ import annotations
 
-from tests.gui.conftest import Rig, Runner, until
 from tests.gui.test_tray_and_cli import cli, in_thread
+from tests.support.qt import Rig, Runner, until
 from trayauth.ui.widgets.about import AboutDialog
 from trayauth.ui.widgets.activity import ActivityDialog
 

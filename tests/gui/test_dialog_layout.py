@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 from PySide6.QtWidgets import QLabel, QLineEdit, QWidget
-from tests.helpers import REPO
 
 from tests.gui.layout_check import problems
+from tests.support.cli import REPO
 
 
 @pytest.mark.parametrize("scale", ["1", "2"])

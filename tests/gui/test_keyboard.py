@@ -8,8 +8,8 @@ from typing import Any
 
 from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton, QWidget
 
-from tests.gui.conftest import Rig, Runner, until
 from tests.gui.test_dialogs import login_dialog
+from tests.support.qt import Rig, Runner, until
 from trayauth.domain.presets import PresetCatalog
 from trayauth.ui.widgets.actions import confirm_box
 from trayauth.ui.widgets.dialogs.fields import FieldForm

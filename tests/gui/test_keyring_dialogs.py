@@ -14,8 +14,8 @@ from keyring.errors import KeyringLocked
 from PySide6.QtWidgets import QLabel, QPushButton
 
 from tests.conftest import FILE_KEYRING
-from tests.gui.conftest import Rig, Runner, until
 from tests.gui.test_dialogs import login_dialog
+from tests.support.qt import Rig, Runner, until
 from trayauth.storage.store import Store
 from trayauth.ui.widgets.dialogs.settings import SettingsDialog
 

@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from tests.gui.conftest import Clock, Rig, Runner, until
+from tests.support.clock import FakeClock
+from tests.support.qt import Rig, Runner, until
 from trayauth.ui.widgets.tray import Tray
 
 HERE = Path(__file__).resolve().parent
@@ -80,7 +81,7 @@ async def _pause(seconds: float) -> None:
 def test_an_expiry_warning_reaches_the_service_once_with_working_buttons(
     isolated: Path, fresh_provider: Any, run: Runner, bus_address: str, service: FakeService
 ) -> None:
-    clock = Clock()
+    clock = FakeClock()
     rig = Rig(isolated, fresh_provider, run, clock=clock)
     rig.notify_bus = bus_address
     try:
@@ -121,7 +122,7 @@ def test_an_expiry_warning_reaches_the_service_once_with_working_buttons(
 def test_without_a_notification_service_the_balloon_shows_it(
     isolated: Path, fresh_provider: Any, run: Runner, bus_address: str
 ) -> None:
-    clock = Clock()
+    clock = FakeClock()
     rig = Rig(isolated, fresh_provider, run, clock=clock)
     rig.notify_bus = bus_address  # a bus, but nobody owns the service's name
     try:

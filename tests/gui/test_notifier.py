@@ -105,7 +105,7 @@ def test_info_is_shown_at_once(timers: FakeTimers) -> None:
 def test_a_failed_refresh_now_is_one_notification_not_two(timers: FakeTimers) -> None:
     """The broker reports the failure as an event and the action reports it to the user who
     clicked: one notification, the action's (it was "not renewed", then "renewal failed")."""
-    notifier, shown, _ = rig(timers)
+    notifier, shown, _ = watched(timers)
     notifier.on_event(AccountEvent(EventKind.RENEW_FAILED, "work", "work: provider unavailable (HTTP 503)"))
     notifier.answer("work: not renewed", "work: provider unavailable (HTTP 503)", "work")
     notifier.on_event(AccountEvent(EventKind.RENEW_FAILED, "work", "work: provider unavailable (HTTP 503)"))
@@ -114,7 +114,7 @@ def test_a_failed_refresh_now_is_one_notification_not_two(timers: FakeTimers) ->
 
 
 def test_trouble_notes_offer_actions_that_can_work(timers: FakeTimers) -> None:
-    notifier, shown, _ = rig(timers)
+    notifier, shown, _ = watched(timers)
     notifier.on_event(AccountEvent(EventKind.EXPIRING, "pasted", "pasted: the token expires in 5 min"))
     notifier.on_event(AccountEvent(EventKind.LOGIN_NEEDED, "ci", "ci is not logged in"))
     notifier.on_event(AccountEvent(EventKind.RENEW_FAILED, "work", "down"))

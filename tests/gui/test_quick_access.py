@@ -11,8 +11,8 @@ from PySide6.QtGui import QFontMetrics, QGuiApplication
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
-from tests.gui.conftest import Rig, Runner, until
 from tests.gui.test_tray_and_cli import cli, in_thread
+from tests.support.qt import Rig, Runner, until
 from trayauth.ui.state.quick import MENU_ROWS
 from trayauth.ui.widgets.menu import MAX_TEXT_EM
 from trayauth.ui.widgets.quick_access import QuickAccess

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -184,7 +185,7 @@ async def test_a_failed_refresh_is_retried_so_the_error_clears_when_the_provider
         scheduler = RenewalScheduler(broker, clock=clock)
     delay = await scheduler.tick()
     assert delay == pytest.approx(15.0, abs=0.01)
-    assert not scheduler._tasks
+    assert not scheduler.renewing
     clock.now += delay
     await scheduler.tick()
     await asyncio.gather(*scheduler._tasks.values())

@@ -12,8 +12,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from tests.helpers import add_account, login, ok, run_cli
-
+from tests.support.cli import add_account, login, ok, run_cli
 from trayauth.domain.model import State
 from trayauth.services.broker import Broker
 from trayauth.storage.store import Store

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.helpers import add_account, expire_now, ok, run_cli, sentiance_account, spawn_cli
 
+from tests.support.cli import add_account, expire_now, ok, run_cli, sentiance_account, spawn_cli
 from tests.support.tray import TrayProcess
 from trayauth.domain.model import Account, State
 from trayauth.domain.presets import PresetCatalog

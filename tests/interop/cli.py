@@ -17,7 +17,7 @@ import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.helpers import REPO, Result, spawn_cli
+from tests.support.cli import REPO, Result, spawn_cli
 
 COMMAND_DEADLINE = 120.0  # against hangs only
 URL = re.compile(r"(https?://\S+)")

@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import pytest
-from tests.helpers import Result
 
 from tests.interop import pages
 from tests.interop.browser import Browser, Visit
 from tests.interop.cli import LoginRun, add, ok, one_line_error, query
 from tests.interop.png import Image, decode
 from tests.interop.servers import Server
+from tests.support.cli import Result
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
