@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -188,7 +187,7 @@ async def test_a_failed_refresh_is_retried_so_the_error_clears_when_the_provider
     assert not scheduler.renewing
     clock.now += delay
     await scheduler.tick()
-    await asyncio.gather(*scheduler._tasks.values())
+    await scheduler.settle()
     assert broker.view("work").error is None
     assert broker.view("work").state == State.VALID
     assert events[-1].kind == "renewed"
