@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncIterator
 from urllib.parse import urlencode
 
 import pytest
-import pytest_asyncio
 
+from tests.support.loopback import STATE, raw, validate
 from trayauth.domain.errors import LoginCancelled, LoginRequired, LoginTimeout, TrayauthError
 from trayauth.domain.model import Account
 from trayauth.domain.presets import load_preset
@@ -18,33 +17,8 @@ from trayauth.domain.prompts import BrowserSignIn, RecordingAsker
 from trayauth.flows.base import FlowContext
 from trayauth.net import loopback
 from trayauth.net.http import HttpPolicy
-from trayauth.protocol import oauth
 
-STATE = "state-" + "x" * 40
 CODE = "the-secret-code-1234"
-
-
-def validate(url: str) -> str:
-    return oauth.parse_callback(url, state=STATE, account="work")
-
-
-@pytest_asyncio.fixture
-async def listener() -> AsyncIterator[loopback.LoopbackRedirect[str]]:
-    redirect = loopback.LoopbackRedirect(validate, account="work", read_timeout=0.3)
-    await redirect.start()
-    try:
-        yield redirect
-    finally:
-        await redirect.close()
-
-
-async def raw(port: int, data: bytes) -> bytes:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(data)
-    await writer.drain()
-    out = await asyncio.wait_for(reader.read(), 5)
-    writer.close()
-    return out
 
 
 async def get(port: int, target: str, *, host: str | None = None) -> bytes:

@@ -8,13 +8,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-import pytest_asyncio
 
+from tests.support.loopback import STATE, raw, validate
 from trayauth.domain.errors import LoginCancelled, LoginTimeout
 from trayauth.domain.model import Account
 from trayauth.domain.presets import load_preset
@@ -22,33 +21,8 @@ from trayauth.domain.prompts import BrowserSignIn, RecordingAsker
 from trayauth.flows.base import FlowContext
 from trayauth.net import loopback
 from trayauth.net.http import HttpPolicy
-from trayauth.protocol import oauth
 
-STATE = "state-" + "y" * 40
 CODE = "the-secret-code-5678"
-
-
-def validate(url: str) -> str:
-    return oauth.parse_callback(url, state=STATE, account="work")
-
-
-@pytest_asyncio.fixture
-async def listener() -> AsyncIterator[loopback.LoopbackRedirect[str]]:
-    redirect = loopback.LoopbackRedirect(validate, account="work", read_timeout=0.3)
-    await redirect.start()
-    try:
-        yield redirect
-    finally:
-        await redirect.close()
-
-
-async def raw(port: int, data: bytes) -> bytes:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(data)
-    await writer.drain()
-    out = await asyncio.wait_for(reader.read(), 10)
-    writer.close()
-    return out
 
 
 def request(port: int, target: str, *extra: str, method: str = "GET") -> bytes:
