@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from trayauth.domain.errors import AccountExists, AccountNotFound, ConfigError, TrayauthError, UsageError
+from trayauth.domain.errors import AccountExists, AccountNotFound, ConfigError, UsageError
 from trayauth.domain.model import Account
 from trayauth.domain.steps import NextStep, StepKind
 
@@ -339,32 +339,17 @@ class ConfigStore:
         return self._mutate(change).app
 
     def _mutate(self, change: Callable[[Config], Config]) -> Config:
-        from filelock import FileLock, Timeout
-
         from trayauth.storage.atomic import remove_leftovers, write_atomic
-        from trayauth.storage.paths import ensure_root
+        from trayauth.storage.trust import locked_write
 
-        try:
-            ensure_root(self.path.parent)
-            with FileLock(str(self.lock_path), timeout=_LOCK_TIMEOUT, mode=0o600):
-                config = self.load()  # raises ConfigError on a broken file: nothing is written
-                new: Config = change(config)
-                data = dump_config(new)
-                # Parse what we are about to write: a bug here must not leave an unreadable file.
-                parse_config(data, self.path)
-                remove_leftovers(self.path)  # a writer killed mid-write (we hold the lock)
-                write_atomic(self.path, data, 0o600)
-        except Timeout:
-            raise TrayauthError(
-                f"{self.lock_path} is held by another trayauth process",
-                next_step=NextStep.of(StepKind.STALE_LOCK, path=str(self.lock_path)),
-            ) from None
-        except TrayauthError:
-            raise
-        except OSError as exc:
-            from trayauth.storage.trust import storage_error
-
-            raise storage_error(exc, f"cannot save {self.path.name}") from None
+        with locked_write(self.path.parent, self.lock_path, self.path.name, _LOCK_TIMEOUT):
+            config = self.load()  # raises ConfigError on a broken file: nothing is written
+            new: Config = change(config)
+            data = dump_config(new)
+            # Parse what we are about to write: a bug here must not leave an unreadable file.
+            parse_config(data, self.path)
+            remove_leftovers(self.path)  # a writer killed mid-write (we hold the lock)
+            write_atomic(self.path, data, 0o600)
         return new
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from trayauth.domain.errors import TrayauthError, VaultError
+from trayauth.domain.errors import VaultError
 from trayauth.domain.model import TokenSet
 from trayauth.domain.steps import NextStep, StepKind
 
@@ -199,35 +199,20 @@ class Vault:
         ``fn`` sees the state as it is on disk now (another process may have changed it), so it
         must not call back into this vault (the lock is not re-entrant across instances).
         """
-        from filelock import FileLock, Timeout
+        from trayauth.storage.trust import locked_write
 
-        from trayauth.storage.paths import ensure_root
-
-        try:
-            ensure_root(self.paths.root)
-            with self._writing, FileLock(str(self.lock_path), timeout=_LOCK_TIMEOUT, mode=0o600):
-                vault_id, entries = self._load()
-                new = fn(entries.get(name) or VaultEntry())
-                if new is None:
-                    if name not in entries:
-                        return None  # nothing to delete: don't create a vault (or a key) for it
-                    del entries[name]
-                else:
-                    entries[name] = new
-                self._write(vault_id, entries, reserved=self._reserved.get(name))
-                self._reserved.pop(name, None)  # renamed into place: used up
-                return new
-        except Timeout:
-            raise TrayauthError(
-                f"{self.lock_path} is held by another trayauth process",
-                next_step=NextStep.of(StepKind.STALE_LOCK, path=str(self.lock_path)),
-            ) from None
-        except TrayauthError:
-            raise
-        except OSError as exc:
-            from trayauth.storage.trust import storage_error
-
-            raise storage_error(exc, f"cannot save {self.file.name}") from None
+        with self._writing, locked_write(self.paths.root, self.lock_path, self.file.name, _LOCK_TIMEOUT):
+            vault_id, entries = self._load()
+            new = fn(entries.get(name) or VaultEntry())
+            if new is None:
+                if name not in entries:
+                    return None  # nothing to delete: don't create a vault (or a key) for it
+                del entries[name]
+            else:
+                entries[name] = new
+            self._write(vault_id, entries, reserved=self._reserved.get(name))
+            self._reserved.pop(name, None)  # renamed into place: used up
+            return new
 
     def reserve(self, name: str) -> None:
         """Set aside the disk space ``name``'s next write needs, or raise StorageError now.
