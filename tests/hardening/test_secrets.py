@@ -239,26 +239,31 @@ def browse(url: str) -> httpx.Response:
 # What the provider issued, from its own books
 
 
-def record_mints(srv: ProviderServer) -> list[str]:
-    """Every JWT and PASETO the provider signs from now on, ID tokens included (the books skip those)."""
+def record_mints(srv: ProviderServer) -> list[tuple[str, str]]:
+    """(what, token) for every JWT, PASETO and ID token the provider signs from now on (not in its books)."""
     mint = srv._ctx.mint
-    minted: list[str] = []
-    jwt_, paseto_ = mint.jwt, mint.paseto
+    minted: list[tuple[str, str]] = []
+    jwt_, paseto_, id_token_ = mint.jwt, mint.paseto, mint.id_token
 
     def jwt(claims: dict[str, Any], *, unique: bool = True) -> str:
-        minted.append(jwt_(claims, unique=unique))
-        return minted[-1]
+        minted.append(("JWT signed by the provider", jwt_(claims, unique=unique)))
+        return minted[-1][1]
 
     def paseto(claims: dict[str, Any], *, local: bool = False, footer: bytes = b"") -> str:
-        minted.append(paseto_(claims, local=local, footer=footer))
-        return minted[-1]
+        minted.append(("PASETO signed by the provider", paseto_(claims, local=local, footer=footer)))
+        return minted[-1][1]
+
+    def id_token(claims: dict[str, Any], *, key: Any = None) -> str:
+        minted.append(("ID token signed by the provider", id_token_(claims, key=key)))
+        return minted[-1][1]
 
     mint.jwt = jwt  # type: ignore[method-assign]
     mint.paseto = paseto  # type: ignore[method-assign]
+    mint.id_token = id_token  # type: ignore[method-assign]
     return minted
 
 
-def issued(srv: ProviderServer, minted: list[str]) -> Iterator[tuple[str, str]]:
+def issued(srv: ProviderServer, minted: list[tuple[str, str]]) -> Iterator[tuple[str, str]]:
     """(what, value) for every credential the provider handed out: tokens, refresh tokens, codes."""
     ctx = srv._ctx
     for token, record in ctx.book._access.items():
@@ -270,8 +275,7 @@ def issued(srv: ProviderServer, minted: list[str]) -> Iterator[tuple[str, str]]:
             yield f"one-time code issued by {vendor}", code
     for device_code in ctx.devices._by_device:
         yield "device code", device_code
-    for token in minted:
-        yield "token signed by the provider", token
+    yield from minted
 
 
 # --------------------------------------------------------------------------------------------
@@ -608,6 +612,10 @@ def test_every_flow_leaves_no_secret_outside_the_vault(
     # ---- what was issued, and what the vault holds -------------------------------------------
     for what, value in issued(srv, minted):
         scan.secret(what, value)
+    # Every kind the provider hands out is searched for: a kind missing here means a change in the
+    # provider server took it out of the scan, not that it stopped leaking.
+    kinds = {what.split(" issued by ")[0].split(" signed by ")[0] for what in scan.secrets.values()}
+    assert {"access token", "refresh token", "one-time code", "device code", "ID token"} <= kinds, kinds
     store = Store.open(config)
     entries = store.vault.read_all()
     in_vault = {v for e in entries.values() for v in e.secrets.values()}
