@@ -1,28 +1,25 @@
 """Does a dialog fit? Every field at least its size hint tall, no two widgets overlapping, every
-label's text fully shown — checked on the laid-out widgets, the way a person would look.
+label's text fully shown, the form rows of one column lined up, and the window within its screen
+— checked on the laid-out widgets, the way a person would look.
 
-Run as a script (``python -m tests.gui.layout_check``) it builds every dialog the tray shows
-(Add account for every preset, Log in again, Settings, Inspect, About, Activity) under the
-QT_SCALE_FACTOR it was started with, and prints one JSON line of problems; the test runs it at
-scale 1 and 2 (the scale factor is read once, when Qt starts, hence a process per scale).
+``tests/gui/layout_dialogs.py`` builds every dialog the tray shows and runs these checks on each;
+the test runs it once per QT_SCALE_FACTOR (read once, when Qt starts) on a 1920x1080 screen.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import sys
-import tempfile
-from pathlib import Path
-from typing import Any
+from collections import defaultdict
 
-from PySide6.QtCore import QEvent, QRect
+from PySide6.QtCore import QEvent, QPoint, QRect
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractSpinBox,
     QApplication,
     QComboBox,
+    QFormLayout,
     QLabel,
+    QLayoutItem,
     QLineEdit,
     QWidget,
 )
@@ -46,6 +43,10 @@ def _rect(widget: QWidget, root: QWidget) -> QRect:
 
 
 def problems(root: QWidget, where: str) -> list[str]:
+    return [*_leaf_problems(root, where), *misaligned(root, where), *off_screen(root, where)]
+
+
+def _leaf_problems(root: QWidget, where: str) -> list[str]:
     found: list[str] = []
     kinds = (*FIELDS, QLabel)
     leaves = [w for w in root.findChildren(QWidget) if isinstance(w, kinds) and _visible(w, root)]
@@ -73,85 +74,65 @@ def problems(root: QWidget, where: str) -> list[str]:
     return found
 
 
+def _left(form: QFormLayout, item: QLayoutItem, root: QWidget) -> int:
+    parent = form.parentWidget()
+    assert parent is not None
+    return parent.mapTo(root, QPoint(item.geometry().left(), 0)).x()
+
+
+def _item_name(item: QLayoutItem) -> str:
+    widget = item.widget()
+    if widget is None:
+        return "a layout"
+    text = widget.text() if isinstance(widget, (QLabel, QAbstractButton)) else ""
+    return repr(text or widget.objectName() or type(widget).__name__)
+
+
+def misaligned(root: QWidget, where: str) -> list[str]:
+    """Form rows stacked in one column (their labels start at the same x) put their fields at the
+    same x too: two forms one above the other, each with its own label width, show as a ragged
+    field column (the Add dialog's Provider and Account name rows against the preset's fields)."""
+    columns: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for form in root.findChildren(QFormLayout):
+        parent = form.parentWidget()
+        if parent is None or not (parent is root or parent.isVisibleTo(root)):
+            continue
+        for row in range(form.rowCount()):
+            label = form.itemAt(row, QFormLayout.ItemRole.LabelRole)
+            field = form.itemAt(row, QFormLayout.ItemRole.FieldRole)
+            if label is None or field is None or not form.isRowVisible(row):
+                continue
+            if field.widget() is not None and not field.widget().isVisibleTo(root):
+                continue
+            columns[_left(form, label, root)].append((_left(form, field, root), _item_name(label)))
+    found: list[str] = []
+    for rows in columns.values():
+        lefts = sorted({x for x, _ in rows})
+        if len(lefts) > 1 and lefts[-1] - lefts[0] > 1:
+            first = next(name for x, name in rows if x == lefts[0])
+            last = next(name for x, name in rows if x == lefts[-1])
+            found.append(
+                f"{where}: fields not lined up: {first}'s at x={lefts[0]}, {last}'s at x={lefts[-1]}"
+            )
+    return found
+
+
+def off_screen(root: QWidget, where: str) -> list[str]:
+    """A window larger than its screen's free area has parts nobody can reach."""
+    screen = root.screen()
+    if not root.isWindow() or screen is None:
+        return []
+    frame, free = root.frameGeometry(), screen.availableGeometry()
+    if frame.width() > free.width() or frame.height() > free.height():
+        return [
+            f"{where}: {frame.width()}x{frame.height()} does not fit the screen's "
+            f"{free.width()}x{free.height()}"
+        ]
+    return []
+
+
 def settle(app: QApplication, widget: QWidget) -> None:
     widget.show()
     for _ in range(int(os.environ.get("SETTLE", "5"))):
         app.processEvents()
         app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-
-
-def check_all() -> list[str]:
-    import asyncio
-
-    from trayauth.domain.model import TokenSet
-    from trayauth.domain.presets import PresetCatalog
-    from trayauth.services.broker import Broker
-    from trayauth.storage.store import Store
-    from trayauth.ui.state.activity import ActivityLog
-    from trayauth.ui.state.tasks import Tasks
-    from trayauth.ui.widgets.about import AboutDialog
-    from trayauth.ui.widgets.activity import ActivityDialog
-    from trayauth.ui.widgets.dialogs.inspect import InspectDialog
-    from trayauth.ui.widgets.dialogs.login import LoginDialog
-    from trayauth.ui.widgets.dialogs.settings import SettingsDialog
-
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    assert isinstance(app, QApplication)
-    loop = asyncio.new_event_loop()
-    found: list[str] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        store = Store.open(Path(tmp) / "config")
-        broker = Broker(store, PresetCatalog(store.paths.presets_dir))
-        tasks = Tasks(loop=loop)
-        quiet: dict[str, Any] = {"open_url": lambda _u: False, "copy_text": lambda _t: None}
-        add = LoginDialog(broker, tasks, account=None, **quiet)
-        for preset in add.presets:
-            add.select_preset(preset.id)
-            settle(app, add)
-            found += problems(add, f"Add account / {preset.id}")
-        add.reject()
-        from trayauth.domain.model import Account
-
-        for preset in add.presets:
-            name = f"acct-{preset.id}"
-            plain = [f for f in preset.fields if not f.secret]
-            settings = {f.key: "https://example.com" if f.kind == "url" else "x" for f in plain}
-            broker.add(Account(name, preset.id, settings))
-            again = LoginDialog(broker, tasks, account=name, **quiet)
-            settle(app, again)
-            found += problems(again, f"Log in again / {preset.id}")
-            again._reveal_settings()
-            settle(app, again)
-            found += problems(again, f"Log in again, settings shown / {preset.id}")
-            again.reject()
-        settings = SettingsDialog(
-            store.config,
-            [f"acct-{p.id}" for p in add.presets],
-            store.config.load().app,
-            key_description=f"key file {store.paths.root}/a/long/path/to/the/vault.key (no keyring here)",
-        )
-        settle(app, settings)
-        found += problems(settings, "Settings")
-        from trayauth.domain.tokens import inspect_token
-
-        token = TokenSet("header.eyJzdWIiOiJ4In0.sig", expires_at=None)
-        inspect = InspectDialog(
-            "acct", "Bearer token (pasted)", inspect_token(token), copy_text=lambda _t: None
-        )
-        settle(app, inspect)
-        found += problems(inspect, "Inspect")
-        about = AboutDialog([("Config", f"{tmp}/config/config.toml"), ("Keyring", "in use")])
-        settle(app, about)
-        found += problems(about, "About")
-        activity = ActivityDialog(ActivityLog(lambda: 0.0))
-        settle(app, activity)
-        found += problems(activity, "Activity")
-        loop.run_until_complete(tasks.aclose())
-        loop.run_until_complete(broker.aclose())
-    loop.close()
-    return found
-
-
-if __name__ == "__main__":
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    print(json.dumps({"scale": os.environ.get("QT_SCALE_FACTOR", "1"), "problems": check_all()}))

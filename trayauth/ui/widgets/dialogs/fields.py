@@ -45,6 +45,15 @@ def mute(label: QLabel) -> QLabel:
     return label
 
 
+def share_label_column(labels: Iterable[QLabel]) -> None:
+    """Form rows stacked in two layouts (the Add dialog's Provider and name above a preset's
+    fields) line their fields up only if their labels are equally wide: each gets the widest."""
+    labels = list(labels)
+    width = max((label.sizeHint().width() for label in labels), default=0)
+    for label in labels:
+        label.setMinimumWidth(width)
+
+
 class FieldRow:
     """One field's editor, its help line and its error line."""
 
@@ -138,6 +147,7 @@ class FieldForm(QWidget):
         self.form.setContentsMargins(0, 0, 0, 0)
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.rows: dict[str, FieldRow] = {}
+        self.labels: list[QLabel] = []
         self._row_index: dict[str, int] = {}
         values = values or {}
         ordered = sorted(fields, key=lambda f: f.secret)  # stable: keeps the preset's order otherwise
@@ -148,6 +158,7 @@ class FieldForm(QWidget):
             label.setToolTip(field.help)
             self._row_index[field.key] = self.form.rowCount()
             self.form.addRow(label, row.container)
+            self.labels.append(label)
             self.rows[field.key] = row
 
     def edit(self, key: str) -> QLineEdit:

@@ -43,7 +43,7 @@ from trayauth.domain.presets import Preset
 from trayauth.domain.prompts import BrowserSignIn, DeviceCode, Question
 from trayauth.storage.config import account_name_problem
 from trayauth.ui.state import wording
-from trayauth.ui.widgets.dialogs.fields import ERROR_STYLE, FieldForm, mute
+from trayauth.ui.widgets.dialogs.fields import ERROR_STYLE, FieldForm, mute, share_label_column
 from trayauth.ui.widgets.dialogs.signin import BrowserSignInPanel, DeviceCodePanel
 
 if TYPE_CHECKING:
@@ -131,6 +131,7 @@ class LoginDialog(QDialog):
         self.preset_box: QComboBox | None = None
         self.form: FieldForm | None = None
         self.presets: list[Preset] = []
+        self.header_labels: list[QLabel] = []
         if self.adding:
             self._build_add_header()
         self.form_holder = QVBoxLayout()
@@ -210,8 +211,11 @@ class LoginDialog(QDialog):
         for preset in self.presets:
             self.preset_box.addItem(preset.label, preset.id)
         self.preset_box.currentIndexChanged.connect(self._preset_changed)
-        header.addRow("Provider", self.preset_box)
-        header.addRow("Account name", name_box)
+        self.header_labels = [QLabel("Provider", self.form_page), QLabel("Account name", self.form_page)]
+        self.header_labels[0].setBuddy(self.preset_box)
+        self.header_labels[1].setBuddy(self.name_edit)
+        header.addRow(self.header_labels[0], self.preset_box)
+        header.addRow(self.header_labels[1], name_box)
         self.form_layout.addLayout(header)
 
     def _reveal_settings(self) -> None:
@@ -299,6 +303,8 @@ class LoginDialog(QDialog):
             self.form.deleteLater()
         self.form = FieldForm(preset.fields, values, self.form_page)
         self.form_holder.addWidget(self.form)
+        # One label column for the header rows and the preset's rows: fields start at one x.
+        share_label_column([*self.header_labels, *self.form.labels])
         if not self.adding:
             # Logging in again: the settings are known, so show only the secrets unless asked
             # (or unless a required setting is missing, or there is no secret to type).

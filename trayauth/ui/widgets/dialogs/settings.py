@@ -1,7 +1,7 @@
 """App settings: default account, clipboard clear time, header format, warning lead, autostart.
 
 They are written to ``[app]`` in config.toml through the config store, which checks each value
-as it would a hand edit. "Start at login" is the desktop's own mechanism (``core.autostart``);
+as it would a hand edit. "Start at login" is the desktop's own mechanism (``desktop.autostart``);
 its state is read from there, not trusted from the config, because the user may have removed the
 autostart entry by hand.
 """
@@ -25,20 +25,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from trayauth.desktop import autostart as desktop_autostart
 from trayauth.domain.errors import TrayauthError
 from trayauth.storage.config import AppSettings, ConfigStore
+from trayauth.storage.consent import ConsentStore
 from trayauth.ui.state import wording
+from trayauth.ui.widgets.consent import ConsentSection
 from trayauth.ui.widgets.dialogs.fields import ERROR_STYLE, mute
+from trayauth.ui.widgets.dialogs.scrolling import fit_to_screen, scroll_body
 
 HEADER_FORMATS = ("Authorization: Bearer {token}", "Bearer {token}")
-
-
-def load_autostart() -> ModuleType | None:
-    try:
-        from trayauth.desktop import autostart
-    except ImportError:
-        return None
-    return autostart
 
 
 class SettingsDialog(QDialog):
@@ -59,12 +55,17 @@ class SettingsDialog(QDialog):
         self.setWindowTitle("Settings — trayauth")
         self.setMinimumWidth(460)
         self.config = config
-        self.autostart = autostart if autostart is not None else load_autostart()
+        self.autostart: ModuleType = autostart if autostart is not None else desktop_autostart
         self.on_saved = on_saved
         layout = QVBoxLayout(self)
+        # The body scrolls rather than squeezes: with many accounts (one consent row each) or at
+        # 2x scale it is taller than a laptop screen.
+        self.body_scroll, body = scroll_body(self, "settings_scroll")
+        page = self.body_scroll.widget()
         form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
 
-        self.default_box = QComboBox(self)
+        self.default_box = QComboBox(page)
         self.default_box.setObjectName("default_account")
         self.default_box.addItem("The last one used", None)
         for name in accounts:
@@ -73,7 +74,7 @@ class SettingsDialog(QDialog):
         self.default_box.setCurrentIndex(max(0, index))
         form.addRow("Default account", self.default_box)
 
-        self.format_box = QComboBox(self)
+        self.format_box = QComboBox(page)
         self.format_box.setObjectName("header_format")
         for fmt in HEADER_FORMATS:
             self.format_box.addItem(fmt.replace("{token}", "…"), fmt)
@@ -82,14 +83,14 @@ class SettingsDialog(QDialog):
         self.format_box.setCurrentIndex(max(0, self.format_box.findData(current.header_format)))
         form.addRow("Left click copies", self.format_box)
 
-        self.click_box = QComboBox(self)
+        self.click_box = QComboBox(page)
         self.click_box.setObjectName("left_click")
         self.click_box.addItem("Copies the default account's header", "copy")
         self.click_box.addItem("Opens quick access", "quick")
         self.click_box.setCurrentIndex(max(0, self.click_box.findData(current.left_click)))
         form.addRow("Left click on the icon", self.click_box)
 
-        self.clear_spin = QSpinBox(self)
+        self.clear_spin = QSpinBox(page)
         self.clear_spin.setObjectName("clipboard_clear_seconds")
         self.clear_spin.setRange(0, 3600)
         self.clear_spin.setSuffix(" s")
@@ -97,7 +98,7 @@ class SettingsDialog(QDialog):
         self.clear_spin.setValue(min(3600, current.clipboard_clear_seconds))
         form.addRow("Clear the clipboard after", self.clear_spin)
 
-        self.lead_spin = QSpinBox(self)
+        self.lead_spin = QSpinBox(page)
         self.lead_spin.setObjectName("notify_lead_minutes")
         self.lead_spin.setRange(0, 24 * 60)
         self.lead_spin.setSuffix(" min")
@@ -108,30 +109,26 @@ class SettingsDialog(QDialog):
         lead_help = QLabel(
             "How long before a token that cannot renew itself (a pasted token, a password "
             "that was not kept) expires to warn you.",
-            self,
+            page,
         )
         lead_help.setWordWrap(True)
         mute(lead_help)
         form.addRow("Warn before expiry", self.lead_spin)
         form.addRow("", lead_help)
 
-        self.autostart_box = QCheckBox("Start trayauth when I log in", self)
+        self.autostart_box = QCheckBox("Start trayauth when I log in", page)
         self.autostart_box.setObjectName("autostart")
-        enabled = False
-        if self.autostart is not None:
-            try:
-                enabled = bool(self.autostart.is_enabled())
-            except (OSError, TrayauthError):
-                enabled = current.autostart
-        else:
-            self.autostart_box.setEnabled(False)
+        try:
+            enabled = bool(self.autostart.is_enabled())
+        except (OSError, TrayauthError):
+            enabled = current.autostart
         self.autostart_box.setChecked(enabled)
         self._autostart_was = enabled
         form.addRow("", self.autostart_box)
 
         self.move_key_button: QPushButton | None = None
         if key_description:
-            where = QLabel(f"Secrets are encrypted; the key is kept in {key_description}.", self)
+            where = QLabel(f"Secrets are encrypted; the key is kept in {key_description}.", page)
             where.setObjectName("key_location")
             where.setWordWrap(True)
             mute(where)
@@ -140,17 +137,16 @@ class SettingsDialog(QDialog):
             if move_key is not None:
                 # The key fell back to a file (no keyring then, or its prompt was dismissed) and
                 # a keyring works now: one click puts it where it belongs.
-                button = QPushButton("Move the key into the keyring", self)
+                button = QPushButton("Move the key into the keyring", page)
                 button.setObjectName("move_key")
                 button.clicked.connect(lambda: self._move_key(move_key))
                 form.addRow("", button)
                 self.move_key_button = button
-        layout.addLayout(form)
-        from trayauth.storage.consent import ConsentStore
-        from trayauth.ui.widgets.consent import ConsentSection
-
-        self.consent = ConsentSection(ConsentStore(config.path.parent), accounts, self)
-        layout.addWidget(self.consent)
+        body.addLayout(form)
+        self.consent = ConsentSection(ConsentStore(config.path.parent), accounts, page)
+        body.addWidget(self.consent)
+        body.addStretch(1)
+        layout.addWidget(self.body_scroll, 1)
 
         self.error = QLabel("", self)
         self.error.setObjectName("settings_error")
@@ -165,12 +161,18 @@ class SettingsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
 
+    def _say(self, line: str) -> None:
+        """An error line under the body; the dialog makes room for it rather than squeezing."""
+        self.error.setText(line)
+        self.error.show()
+        if self.isVisible():
+            fit_to_screen(self, self.body_scroll)
+
     def _move_key(self, move: Callable[[], str]) -> None:
         try:
             where = move()
         except TrayauthError as exc:
-            self.error.setText(wording.text(exc))
-            self.error.show()
+            self._say(wording.text(exc))
             return
         self.error.hide()
         self.key_label.setText(f"Secrets are encrypted; the key is kept in {where}.")
@@ -179,17 +181,11 @@ class SettingsDialog(QDialog):
             self.move_key_button.setText("The key is in the keyring ✓")
 
     def showEvent(self, event: QShowEvent) -> None:
-        """Tall enough for the wrapped help lines at this width (the first size, the plain size
-        hint, is not: at 2x the rows were squeezed and the help clipped)."""
+        """Tall enough for the wrapped help lines at this width, or as tall as the screen allows
+        with the rest scrolling (the first size, the plain size hint, is neither: at 2x the rows
+        were squeezed and the help clipped, and with many accounts it ran off the screen)."""
         super().showEvent(event)
-        layout = self.layout()
-        if layout is None:
-            return
-        layout.activate()
-        width = self.width()
-        need = max(layout.totalHeightForWidth(width), self.sizeHint().height())
-        if need > self.height():
-            self.resize(width, need)
+        fit_to_screen(self, self.body_scroll)
 
     def values(self) -> dict[str, object]:
         return {
@@ -207,7 +203,7 @@ class SettingsDialog(QDialog):
         values = self.values()
         wanted = bool(values["autostart"])
         try:
-            if self.autostart is not None and wanted != self._autostart_was:
+            if wanted != self._autostart_was:
                 if wanted:
                     self.autostart.enable()
                 else:
@@ -215,8 +211,7 @@ class SettingsDialog(QDialog):
             saved = self.config.update_app(**values)
         except (OSError, TrayauthError) as exc:
             text = wording.text(exc) if isinstance(exc, TrayauthError) else f"could not save: {exc}"
-            self.error.setText(text)
-            self.error.show()
+            self._say(text)
             return
         if self.on_saved is not None:
             self.on_saved(saved)
