@@ -101,10 +101,18 @@ def test_an_expiry_warning_reaches_the_service_once_with_working_buttons(
         assert note["app_name"] == "trayauth"
         assert note["summary"] == "pasted: token expires soon"
         assert "5 min" in note["body"]
-        assert note["actions"] == ["login", "Log in", "copy", "Copy header", "default", "Log in"]
+        # A pasted token: its button pastes a new one (it was "Log in", which it cannot).
+        assert note["actions"] == [
+            "login",
+            "Paste a new token",
+            "copy",
+            "Copy header",
+            "default",
+            "Paste a new token",
+        ]
         assert note["hints"]["desktop-entry"] == "io.github.trayauth.TrayAuth"
         assert tray.last_note is None, "a balloon as well as the desktop's notification"
-        # "Log in" opens the login dialog (never the browser from the background).
+        # "Paste a new token" opens the login dialog, where the token is pasted.
         service.invoke(note["id"], "login")
         run(until(lambda: "login:pasted" in session.actions.windows, timeout=10, what="the dialog"))
         # "Copy header" copies the still-valid token, and says so (one notification).

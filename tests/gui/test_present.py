@@ -7,14 +7,13 @@ from dataclasses import replace
 import pytest
 
 from trayauth.domain.model import State
+from trayauth.domain.text import custom_header, remaining
 from trayauth.services.broker import AccountView
 from trayauth.ui.state.present import (
     IconState,
     countdown,
-    format_header,
     icon_state,
     left_phrase,
-    left_text,
     next_change,
     row_label,
     tooltip,
@@ -61,11 +60,11 @@ def test_a_renewable_token_near_expiry_is_no_cause_for_alarm() -> None:
 
 def test_countdown_reads_like_a_clock() -> None:
     assert countdown(view(expires_at=NOW + 724), NOW) == "expires in 12:04"
-    assert countdown(view(expires_at=NOW + 3 * 3600 + 180), NOW) == "expires in 3h 03m"
+    assert countdown(view(expires_at=NOW + 3 * 3600 + 180), NOW) == "expires in 3h03m"
     assert countdown(view(expires_at=None), NOW) == "no expiry"
     assert countdown(view(expires_at=NOW - 5), NOW) == "expired"
     assert countdown(view(state=State.LOGGED_OUT, expires_at=None), NOW) == "not logged in"
-    assert left_text(5 * 86400) == "5 days"
+    assert remaining(5 * 86400) == "5d"
     assert left_phrase(NOW + 720, NOW) == "12 min left"
     assert left_phrase(None, NOW) == "no expiry"
 
@@ -99,4 +98,4 @@ def test_next_change_is_the_next_threshold_and_none_without_expiry() -> None:
     [("Authorization: Bearer {token}", "Authorization: Bearer abc"), ("Bearer {token}", "Bearer abc")],
 )
 def test_header_format(fmt: str, expected: str) -> None:
-    assert format_header(fmt, "abc") == expected
+    assert custom_header(fmt, "abc") == expected

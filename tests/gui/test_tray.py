@@ -4,6 +4,7 @@ background renewal shown as it happens, notifications once per event."""
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +53,9 @@ def test_left_click_copies_the_default_header_and_says_so(rig: Rig, run: Runner)
     assert clipboard_text() == f"Authorization: Bearer {token}"
     assert tray.last_note is not None
     assert tray.last_note.title == "Copied work's header"
-    assert "Sentiance (control user) — 59 min left" in tray.last_note.text
+    # A fresh hour-long token: "60 min left" (domain.text.span rounds, as the 5-minute warning
+    # must; it used to truncate here, "59 min"), or 59 if the copy took over half a minute.
+    assert re.search(r"^Sentiance \(control user\) — (60|59) min left", tray.last_note.text)
     assert token is not None and token not in tray.last_note.text
     assert session.clipboard.holding  # and it will be cleared
 

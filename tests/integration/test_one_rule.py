@@ -16,7 +16,8 @@ from tests.support.cli import add_account, login, ok, run_cli
 from trayauth.domain.model import State
 from trayauth.services.broker import Broker
 from trayauth.storage.store import Store
-from trayauth.ui.state.present import state_now, status_word
+from trayauth.ui.state.present import countdown, state_now, status_word
+from trayauth.ui.state.quick import row
 
 HOUR = 3600.0
 
@@ -57,3 +58,24 @@ def test_cli_list_and_the_tray_say_the_same_state(isolated: Path) -> None:
     }
     soon = broker.view("soon")
     assert soon.state is State.EXPIRING and status_word(soon, now, lead=0.0) == "expiring"
+
+
+def test_cli_list_and_the_tray_write_the_same_time_left(isolated: Path) -> None:
+    """One countdown (domain.text.remaining): the CLI's EXPIRES column, the tray's rows, quick
+    access and the no-tray window (present.countdown) write a duration the same way (they used
+    to write "3h03m" and "3h 03m", "3d" and "3 days"). Half a minute past each whole minute keeps
+    the figures still while both sides look."""
+    lives = {"hours": 3 * HOUR + 3 * 60 + 30, "days": 3 * 86400 + 30}
+    for name in lives:
+        add_account(name, "bearer")
+        ok(login(name, f"token-of-{name}"))
+    for name, left in lives.items():
+        shape(name, left=left, lifetime=left + HOUR)
+    rows = ok(run_cli("list")).out.splitlines()[1:]
+    cli = {line.split()[0]: line.split()[-1] for line in rows}
+    broker = Broker.open(isolated)
+    now = time.time()
+    tray = {v.name: countdown(v, now) for v in broker.accounts()}
+    quick = {v.name: row(v, now, 300.0, set(), None).left for v in broker.accounts()}
+    assert cli == {"hours": "3h03m", "days": "3d"}
+    assert tray == quick == {name: f"expires in {left}" for name, left in cli.items()}

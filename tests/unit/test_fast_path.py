@@ -1,7 +1,7 @@
 """``trayauth header NAME`` answered by a running tray loads nothing beyond a client's floor.
 
 The floor is what any pip-installed Python client pays: its console script imports ``re``, and
-talking JSON over a socket needs ``socket`` and ``json``. The fast path may add its own four small
+talking JSON over a socket needs ``socket`` and ``json``. The fast path may add its own six small
 modules and nothing else: no typing, pathlib, enum (beyond re's), asyncio, httpx, argparse. Timings
 are in tests/benchmarks/bench_cli.py; this holds the import set, which is what timings follow.
 """
@@ -27,7 +27,17 @@ sys.stdout.flush()
 print(json.dumps({"code": code, "loaded": sorted(set(sys.modules) - floor)}), file=sys.stderr)
 """
 # __future__: a few lines that every module of ours names (``from __future__ import annotations``).
-FAST_PATH = {"__future__", "trayauth", "trayauth.cli", "trayauth.cli.fast", "trayauth.client"}
+# trayauth.domain.text: the one header line (``header`` prints what the tray copies and ``env``
+# exports); standard library only, no typing, like the rest.
+FAST_PATH = {
+    "__future__",
+    "trayauth",
+    "trayauth.cli",
+    "trayauth.cli.fast",
+    "trayauth.client",
+    "trayauth.domain",
+    "trayauth.domain.text",
+}
 NEVER = {"typing", "pathlib", "enum", "asyncio", "httpx", "argparse", "dataclasses", "urllib.parse"}
 
 
@@ -60,7 +70,8 @@ code = main(sys.argv[1:])
 sys.stdout.flush()
 print(json.dumps({"code": code, "loaded": sorted(set(sys.modules) - floor)}), file=sys.stderr)
 """
-HANDOFF_PATH = (FAST_PATH - {"trayauth.cli.fast"}) | {
+# (kube and git-credential write no header line: no trayauth.domain.text)
+HANDOFF_PATH = (FAST_PATH - {"trayauth.cli.fast", "trayauth.domain", "trayauth.domain.text"}) | {
     "trayauth.cli.handoff",
     "trayauth.integrations",
     "trayauth.integrations.source",

@@ -235,14 +235,6 @@ def test_without_its_page_file_the_fallback_page_still_says_it(
     assert b"<p>a &lt;b&gt; message</p><p>You may close this tab.</p>" in page
 
 
-@pytest.mark.parametrize(
-    ("seconds", "words"),
-    [(0.4, "0 s"), (119, "119 s"), (119.6, "2 minutes"), (120, "2 minutes"), (3600, "60 minutes")],
-)
-def test_a_wait_is_said_in_seconds_under_two_minutes_then_in_minutes(seconds: float, words: str) -> None:
-    assert loopback._duration(seconds) == words
-
-
 # ---- life cycle ----------------------------------------------------------------------------------
 
 

@@ -14,12 +14,14 @@ import os
 import sys
 
 from trayauth.client import AGENT_ENV, Answer, fetch_token
+from trayauth.domain.text import header_line
 
 NO_AGENT_EXIT = 1
 
 
-def format_output(command: str, token: str) -> str:
-    return f"Authorization: Bearer {token}" if command == "header" else token
+def format_output(command: str, token: str, token_type: str = "Bearer") -> str:
+    """``header``'s line or ``token``'s bare token: the same for the tray's answer and the vault's."""
+    return header_line(token, token_type) if command == "header" else token
 
 
 def token_via_agent(name: str) -> Answer | int | None:
@@ -68,5 +70,5 @@ def via_tray(command: str, name: str) -> int | None:
     if got is None or isinstance(got, int):
         return got
     assert got.token is not None
-    print(format_output(command, got.token))
+    print(format_output(command, got.token, got.token_type))
     return 0

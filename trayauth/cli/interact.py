@@ -17,6 +17,7 @@ from trayauth.cli import wording
 from trayauth.domain.errors import TrayauthError, UsageError
 from trayauth.domain.presets import Field, Preset
 from trayauth.domain.prompts import BrowserSignIn, DeviceCode, Question
+from trayauth.domain.text import remaining
 
 
 def secret_fields_to_ask(preset: Preset, extra: Iterable[str]) -> list[Field]:
@@ -160,8 +161,7 @@ def read_hidden(prompt: str) -> str:
 
 
 def _left(deadline: float) -> str:
-    seconds = max(0, int(deadline - time.time()))
-    return f"{seconds // 60}:{seconds % 60:02d}"
+    return remaining(deadline - time.time())
 
 
 class CliAsker:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from trayauth.cli import handoff
 from trayauth.cli.wording import line, line_of, renewal_warning_of
 from trayauth.domain.errors import TrayauthError, UsageError
+from trayauth.domain.text import time_left
 
 if TYPE_CHECKING:
     from trayauth.domain.presets import Preset
@@ -28,18 +29,6 @@ def iso(ts: float | None) -> str | None:
     if ts is None:
         return None
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def human_left(seconds: int | None) -> str:
-    if seconds is None:
-        return "never expires"
-    if seconds <= 0:
-        return "expired"
-    if seconds < 3600:
-        return f"{seconds // 60}:{seconds % 60:02d}"
-    if seconds < 86400 * 2:
-        return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
-    return f"{seconds // 86400}d"
 
 
 def err(line: str) -> None:
@@ -161,11 +150,10 @@ def cmd_login(args: argparse.Namespace) -> int:
     opener: Callable[[str], bool] | None = None if args.no_browser else webbrowser.open
     tokens = _async(broker, broker.login(args.name, secrets, asker=asker, open_browser=opener))
     left = None if tokens.expires_at is None else int(tokens.expires_at - broker.clock())
-    print(f"logged in {args.name}: {human_left(left)}", file=sys.stderr)
+    print(f"logged in {args.name}: {time_left(left)}", file=sys.stderr)
     ends = broker.view(args.name).sign_in_by
     if ends is not None:
-        left_text = human_left(int(ends - broker.clock()))
-        err(f"note: {args.name}: {SIGN_IN_AGAIN} by {iso(ends)} (in {left_text})")
+        err(f"note: {args.name}: {SIGN_IN_AGAIN} by {iso(ends)} (in {time_left(ends - broker.clock())})")
     return 0
 
 
@@ -181,7 +169,7 @@ def _print_token(broker: Broker, name: str, command: str) -> int:
         if view.error:
             expired = view.state.value == "expired"
             err(f"warning: {renewal_warning_of(name, view.error, view.next_step, expired=expired)}")
-    print(format_output(command, tokens.access_token))
+    print(format_output(command, tokens.access_token, tokens.token_type))
     return 0
 
 
@@ -216,7 +204,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(f"{'NAME':<20} {'PROVIDER':<26} {'STATE':<11} EXPIRES")
         for v in views:
             mark = "*" if v.is_default else " "
-            when = human_left(v.expires_in) if v.state.value != "logged_out" else "-"
+            when = time_left(v.expires_in) if v.state.value != "logged_out" else "-"
             print(f"{v.name + mark:<20} {v.preset_id:<26} {v.state.value:<11} {when}")
             if v.error:
                 print(f"{'':<20} ! {line_of(v.error, v.next_step)}")
@@ -231,7 +219,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     broker = _broker()
     tokens = _async(broker, broker.refresh(args.name))
     left = None if tokens.expires_at is None else int(tokens.expires_at - broker.clock())
-    print(f"{args.name}: renewed, {human_left(left)} left" if left is not None else f"{args.name}: valid")
+    print(f"{args.name}: renewed, {time_left(left)} left" if left is not None else f"{args.name}: valid")
     return 0
 
 

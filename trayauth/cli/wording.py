@@ -96,6 +96,8 @@ def command(step: NextStep) -> str:
     if kind is StepKind.PASTE_AGAIN:
         return "check the key and paste it again"
     if kind is StepKind.PASTE_NEW:
+        if account:
+            return f"get a fresh token from the provider and paste it with 'trayauth login {account}'"
         return "get a fresh token from the provider and paste that"
     if kind is StepKind.PASTE_REDIRECT:
         return "paste the address the browser was sent to after you approved, or finish in the browser"

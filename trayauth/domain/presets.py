@@ -116,6 +116,12 @@ class Preset:
         """Whether logging in needs a browser or a device code, not just typed secrets."""
         return self.flow in ("authorization_code", "device_code")
 
+    @property
+    def pasted(self) -> bool:
+        """Whether the token is one the user pastes: nothing signs in or renews it, and a new one
+        is had only by pasting it (the GUI says "Paste a new token…", never "Log in again")."""
+        return self.flow == "static"
+
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,

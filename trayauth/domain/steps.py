@@ -77,6 +77,11 @@ class NextStep:
         return cls(StepKind.LOG_IN, account=account, keys=check)
 
     @classmethod
+    def paste_new(cls, account: str | None = None) -> NextStep:
+        """A pasted token ran out: only a new one, pasted, helps (there is nothing to log in to)."""
+        return cls(StepKind.PASTE_NEW, account=account)
+
+    @classmethod
     def log_in_sooner(cls, account: str | None = None) -> NextStep:
         return cls(StepKind.LOG_IN_SOONER, account=account)
 

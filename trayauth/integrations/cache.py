@@ -11,6 +11,7 @@ import time
 import warnings
 from collections.abc import Callable
 
+from trayauth.domain.text import authorization
 from trayauth.integrations.source import Grant, get_token
 
 MAX_MARGIN = 60.0
@@ -58,5 +59,4 @@ class TokenCache:
 
     @staticmethod
     def header(grant: Grant) -> str:
-        scheme = "Bearer" if grant.token_type.lower() == "bearer" else grant.token_type
-        return f"{scheme} {grant.token}"
+        return authorization(grant.token, grant.token_type)

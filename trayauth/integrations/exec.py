@@ -12,6 +12,8 @@ import os
 import re
 import sys
 
+from trayauth.domain.text import header_line
+
 TYPE_CHECKING = False  # not typing's: on the CLI's fast path
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -30,8 +32,7 @@ def check_var(var: str) -> str:
 
 def variables(token: str, var: str = DEFAULT_VAR, token_type: str = "Bearer") -> dict[str, str]:
     """What ``exec`` puts into the command's environment."""
-    scheme = "Bearer" if token_type.lower() == "bearer" else token_type
-    return {check_var(var): token, HEADER_VAR: f"Authorization: {scheme} {token}"}
+    return {check_var(var): token, HEADER_VAR: header_line(token, token_type)}
 
 
 def run(command: Sequence[str], extra: Mapping[str, str]) -> int:

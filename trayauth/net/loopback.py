@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 from trayauth.domain.errors import LoginCancelled, LoginRequired, LoginTimeout, TrayauthError
 from trayauth.domain.prompts import BrowserSignIn
 from trayauth.domain.steps import NextStep
+from trayauth.domain.text import span
 from trayauth.protocol.oauth import StateMismatch
 
 if TYPE_CHECKING:
@@ -169,7 +170,7 @@ class LoopbackRedirect(Generic[T]):
         except TimeoutError:
             self._claimed = True
             raise LoginTimeout(
-                f"{self.account}: no answer from the browser within {_duration(timeout)}"
+                f"{self.account}: no answer from the browser within {span(timeout)}"
             ) from None
 
     async def close(self) -> None:
@@ -311,11 +312,6 @@ class LoopbackRedirect(Generic[T]):
         head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
         writer.write(head.encode("ascii") + body)
         await writer.drain()
-
-
-def _duration(seconds: float) -> str:
-    seconds = max(0, round(seconds))
-    return f"{seconds} s" if seconds < 120 else f"{round(seconds / 60)} minutes"
 
 
 def timeout_of(ctx: FlowContext) -> float:

@@ -50,6 +50,8 @@ class AccountView:
     # From when the token counts as "expiring" (domain.tokens.expiring_at): the tray applies the
     # same rule as `trayauth list` as time passes, without the token itself.
     expiring_at: float | None = None
+    # A token the user pasted (a static preset): described and offered as such, never "log in".
+    pasted: bool = False
 
 
 class AccountService:
@@ -80,11 +82,12 @@ class AccountService:
     def _view(self, account: Account, entry: VaultEntry, default: str | None, now: float) -> AccountView:
         try:
             preset = self.presets.get(account.preset)
-            provider, interactive = preset.label, preset.interactive
+            provider, interactive, pasted = preset.label, preset.interactive, preset.pasted
             renewable = can_renew(preset, entry)
             sign_in_by = session_ends_at(preset.renew, renewable, entry.tokens)
         except TrayauthError as exc:
             provider, interactive, renewable, sign_in_by = account.preset, False, False, None
+            pasted = False
             entry = replace(entry, last_error=exc.message, last_step=exc.next_step)
         unsaved = self.renewal.unsaved_error(account.name)
         if unsaved is not None:
@@ -108,6 +111,7 @@ class AccountService:
             renew_at=renew_at(tokens) if tokens and renewable else None,
             sign_in_by=sign_in_by,
             expiring_at=expiring_at(tokens) if tokens else None,
+            pasted=pasted,
         )
 
     def accounts(self) -> list[AccountView]:

@@ -243,6 +243,12 @@ class RenewalService:
         if tokens is None:
             raise LoginRequired(f"{name} is not logged in", next_step=NextStep.log_in(name))
         expired = tokens.expires_at is not None and tokens.expires_at <= self.clock()
+        if preset.pasted:
+            raise LoginRequired(
+                f"{name}: the pasted token {'expired' if expired else 'is about to expire'} "
+                "and cannot renew itself",
+                next_step=NextStep.paste_new(name),
+            )
         raise LoginRequired(
             f"{name}: the token {'expired' if expired else 'is about to expire'} and cannot renew itself",
             next_step=NextStep.log_in(name),

@@ -19,6 +19,7 @@ from trayauth.domain.errors import LoginRequired, TrayauthError
 from trayauth.domain.events import AccountEvent, EventKind
 from trayauth.domain.model import State
 from trayauth.domain.steps import NextStep
+from trayauth.domain.text import span
 from trayauth.domain.tokens import needs_renewal
 from trayauth.services.broker import AccountView, Broker
 
@@ -168,13 +169,14 @@ class RenewalScheduler:
         if key in self._announced:
             return
         self._announced.add(key)
+        what = "the pasted token" if view.pasted else "the token"
         message = (
-            f"{view.name}: the token expired and cannot renew itself"
+            f"{view.name}: {what} expired and cannot renew itself"
             if kind is EventKind.EXPIRED
-            else f"{view.name}: the token expires in {_minutes(view.expires_at - now)} "
-            "and cannot renew itself"
+            else f"{view.name}: {what} expires in {span(view.expires_at - now)} and cannot renew itself"
         )
-        self.broker.publish(AccountEvent(kind, view.name, message, NextStep.log_in(view.name)))
+        step = NextStep.paste_new(view.name) if view.pasted else NextStep.log_in(view.name)
+        self.broker.publish(AccountEvent(kind, view.name, message, step))
 
     async def _renew(self, name: str) -> None:
         try:
@@ -233,12 +235,6 @@ def _problem(exc: BaseException) -> TrayauthError:
 
 def _log_stderr(line: str) -> None:
     print(f"trayauth: {line}", file=sys.stderr, flush=True)
-
-
-def _minutes(seconds: float) -> str:
-    """Rounded, not truncated: a warning at 299.5 s says "5 min", as the setting says."""
-    minutes = round(max(0.0, seconds) / 60)
-    return f"{minutes} min" if minutes >= 1 else f"{max(0, round(seconds))} s"
 
 
 async def _wait_event(event: asyncio.Event, timeout: float) -> None:

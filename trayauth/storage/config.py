@@ -17,6 +17,7 @@ from typing import Any
 from trayauth.domain.errors import AccountExists, AccountNotFound, ConfigError, UsageError
 from trayauth.domain.model import Account
 from trayauth.domain.steps import NextStep, StepKind
+from trayauth.domain.text import DEFAULT_HEADER_FORMAT
 
 _ACCOUNT_NAME = re.compile(r"[A-Za-z0-9_@][A-Za-z0-9._@-]{0,63}")
 _PRESET_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -39,7 +40,7 @@ LEFT_CLICK = ("copy", "quick")
 class AppSettings:
     default: str | None = None
     clipboard_clear_seconds: int = 60
-    header_format: str = "Authorization: Bearer {token}"
+    header_format: str = DEFAULT_HEADER_FORMAT
     notify_lead_seconds: int = 300
     autostart: bool = False
     left_click: str = "copy"  # the tray icon's left click: "copy" the default's header, or "quick" access

@@ -46,8 +46,10 @@ class Note:
 
 
 LOGIN = ("login", "Log in")
+PASTE = ("login", "Paste a new token")  # the same key: the login window asks for the token
 COPY = ("copy", "Copy header")
 ACTIONS = {"needs_login": (LOGIN,), "expiring": (LOGIN, COPY), "renew_failed": ()}
+PASTED_ACTIONS = {"needs_login": (PASTE,), "expiring": (PASTE, COPY), "renew_failed": ()}
 
 
 # Event kind -> family of trouble. EXPIRED and LOGIN_NEEDED are one family: both mean
@@ -70,21 +72,27 @@ LEVELS = {"expiring": Level.WARNING, "needs_login": Level.CRITICAL, "renew_faile
 
 def _note_for(event: AccountEvent, family: str) -> Note:
     name = event.account
-    if family == "needs_login":
+    pasted = wording.is_pasted(event.next_step)
+    if family == "needs_login" and pasted:
+        title = f"{name}: paste a new token"
+        text = event.message or f"{name}'s pasted token expired"
+        text += " — click here, or use the menu's “Paste a new token…”."
+    elif family == "needs_login":
         title = f"{name}: log in again"
         text = event.message or f"{name} needs a new login"
         text += " — click here, or use the menu's “Log in again”."
     elif family == "expiring":
         title = f"{name}: token expires soon"
         text = (event.message or f"{name}'s token expires soon and cannot renew itself") + (
-            " — log in again before it does."
+            " — paste a new one before it does." if pasted else " — log in again before it does."
         )
     else:
         title = f"{name}: renewal failed"
         text = event.message or f"{name} could not be renewed; trayauth will retry"
         if event.message and event.next_step is not None:
             text = wording.text_of(event.message, event.next_step)
-    return Note(title, text, LEVELS[family], name, family, ACTIONS[family])
+    actions = (PASTED_ACTIONS if pasted else ACTIONS)[family]
+    return Note(title, text, LEVELS[family], name, family, actions)
 
 
 class Notifier:

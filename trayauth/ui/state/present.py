@@ -12,6 +12,7 @@ import time
 from collections.abc import Collection, Iterable, Sequence
 
 from trayauth.domain.model import State
+from trayauth.domain.text import EXPIRED, NO_EXPIRY, span, time_left
 from trayauth.domain.tokens import state_at
 from trayauth.services.broker import AccountView
 
@@ -69,41 +70,22 @@ def state_of_view(view: AccountView, now: float, lead: float, busy: Collection[s
     return IconState.OK
 
 
-def left_text(seconds: float) -> str:
-    """12:04 under an hour (the countdown ticks), 5h 03m under two days, else days."""
-    s = max(0, int(seconds))
-    if s < 3600:
-        return f"{s // 60}:{s % 60:02d}"
-    if s < 2 * 86400:
-        return f"{s // 3600}h {(s % 3600) // 60:02d}m"
-    return f"{s // 86400} days"
-
-
 def countdown(view: AccountView, now: float) -> str:
+    """A row's ticking time: "expires in 12:04" (the countdown is :func:`trayauth.domain.text.remaining`,
+    as `trayauth list` writes it)."""
     if view.state == State.LOGGED_OUT:
         return "not logged in"
-    if view.expires_at is None:
-        return "no expiry"
-    left = view.expires_at - now
-    if left <= 0:
-        return "expired"
-    return f"expires in {left_text(left)}"
+    left = time_left(None if view.expires_at is None else view.expires_at - now)
+    return left if left in (NO_EXPIRY, EXPIRED) else f"expires in {left}"
 
 
 def left_phrase(expires_at: float | None, now: float) -> str:
     """For a notification: "12 min left", "no expiry", "expired"."""
     if expires_at is None:
-        return "no expiry"
-    left = int(expires_at - now)
-    if left <= 0:
-        return "expired"
-    if left < 120:
-        return f"{left} s left"
-    if left < 7200:
-        return f"{left // 60} min left"
-    if left < 2 * 86400:
-        return f"{left // 3600} h left"
-    return f"{left // 86400} days left"
+        return NO_EXPIRY
+    if expires_at - now <= 0:
+        return EXPIRED
+    return f"{span(expires_at - now)} left"
 
 
 def clock_time(ts: float, now: float) -> str:
@@ -125,13 +107,45 @@ def state_now(view: AccountView, now: float) -> State:
 
 
 def status_word(view: AccountView, now: float, lead: float) -> str:
+    """The state in a word or two, by the domain's rule (what `trayauth list` says)."""
     if view.state == State.LOGGED_OUT:
-        return "not logged in"
+        return "no token pasted" if view.pasted else "not logged in"
     if is_failing(view, now):
         return "expired" if view.expires_at is not None and view.expires_at <= now else "renewal failed"
     if needs_attention_soon(view, now, lead):
-        return "expiring, cannot renew itself"
+        return "expires soon" if view.pasted else "expiring, cannot renew itself"
     return "expiring" if state_now(view, now) is State.EXPIRING else "valid"
+
+
+def described(view: AccountView, now: float, lead: float) -> str:
+    """The state as a window's column and the tooltip say it: a pasted token is said to be one
+    ("pasted token, valid"), since it cannot renew and a bare "valid" would promise more."""
+    word = status_word(view, now, lead)
+    if view.pasted and view.state != State.LOGGED_OUT:
+        return f"pasted token, {word}"
+    return word
+
+
+def state_line(view: AccountView, now: float, lead: float, busy: Collection[str] = ()) -> str:
+    """The account's state with its moment, as the menu's first line says it:
+    "valid · until 14:32", "expired at 09:10", "Pasted token, expires 21:25"."""
+    if view.name in busy:
+        return "renewing…"
+    word = status_word(view, now, lead)
+    if view.pasted:
+        if view.state == State.LOGGED_OUT:
+            return "No token pasted yet"
+        if view.expires_at is None:
+            return "Pasted token, no expiry"
+        at = clock_time(view.expires_at, now)
+        if view.expires_at <= now:
+            return f"Pasted token, expired at {at}"
+        soon = " (soon)" if needs_attention_soon(view, now, lead) else ""
+        return f"Pasted token, expires {at}{soon}"
+    if view.state == State.LOGGED_OUT or view.expires_at is None:
+        return word
+    at = clock_time(view.expires_at, now)
+    return f"{word} at {at}" if view.expires_at <= now else f"{word} · until {at}"
 
 
 def row_label(view: AccountView, now: float) -> str:
@@ -150,7 +164,7 @@ def tooltip(views: Sequence[AccountView], now: float, lead: float, busy: Collect
     }[state]
     lines = [f"trayauth — {headline}"]
     for view in views[:TOOLTIP_ROWS]:
-        word = "renewing" if view.name in busy else status_word(view, now, lead)
+        word = "renewing" if view.name in busy else described(view, now, lead)
         until = ""
         if view.expires_at is not None and view.state != State.LOGGED_OUT:
             until = f", until {clock_time(view.expires_at, now)}" if view.expires_at > now else ""
@@ -172,11 +186,3 @@ def next_change(views: Iterable[AccountView], now: float, lead: float) -> float 
         if view.expires_at > now:
             moments.append(view.expires_at)
     return min(moments) if moments else None
-
-
-def format_header(header_format: str, token: str) -> str:
-    """The app setting's format ("Authorization: Bearer {token}"); the config store checked it."""
-    try:
-        return header_format.format(token=token)
-    except (KeyError, IndexError, ValueError):
-        return f"Authorization: Bearer {token}"

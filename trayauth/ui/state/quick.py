@@ -9,12 +9,13 @@ agree on what "recent" means.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from trayauth.domain.model import State
 from trayauth.services.broker import AccountView
-from trayauth.ui.state.present import IconState, countdown, state_of_view, status_word
+from trayauth.ui.state.account_actions import AccountAction, ActionKey, by_key
+from trayauth.ui.state.present import IconState, countdown, described, state_of_view
 
 MENU_ROWS = 12
 
@@ -47,7 +48,7 @@ def menu_rows(views: Sequence[AccountView], default: str | None, limit: int = ME
 
 @dataclass(frozen=True)
 class Row:
-    """One line of quick access: what it says and which actions can work for it."""
+    """One line of quick access: what it says and the actions it offers (the account's, by key)."""
 
     name: str
     provider: str
@@ -55,8 +56,7 @@ class Row:
     status: str
     dot: IconState
     is_default: bool
-    logged_in: bool
-    renewable: bool
+    actions: Mapping[ActionKey, AccountAction] = field(default_factory=dict)
 
 
 def row(
@@ -67,9 +67,8 @@ def row(
         name=view.name,
         provider=view.provider,
         left="" if not logged_in else countdown(view, now),
-        status="renewing…" if view.name in busy else status_word(view, now, lead),
+        status="renewing…" if view.name in busy else described(view, now, lead),
         dot=state_of_view(view, now, lead, busy),
         is_default=view.name == default,
-        logged_in=logged_in,
-        renewable=view.renewable,
+        actions=by_key(view, now),
     )

@@ -109,6 +109,17 @@ def sentence(step: NextStep) -> str:
     raise AssertionError(f"no tray wording for {kind}")  # pragma: no cover - every kind is above
 
 
+def is_pasted(step: NextStep | None) -> bool:
+    """Whether ``step`` is about a pasted token, so the answer is pasting one, never logging in."""
+    return step is not None and step.kind is StepKind.PASTE_NEW
+
+
+def again(step: NextStep | None) -> str:
+    """What a notification's title asks for when an account needs the user: "paste a new token"
+    for a pasted one, else "log in again"."""
+    return "paste a new token" if is_pasted(step) else "log in again"
+
+
 def text_of(message: str, step: NextStep | None) -> str:
     """The message, then what to do, as one text for a notification or an inline error."""
     return f"{message}. {sentence(step)}" if step is not None else message

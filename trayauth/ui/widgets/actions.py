@@ -20,12 +20,14 @@ from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QDialog, QMessageBox, QPushButton, QWidget
 
 from trayauth.domain.errors import LoginRequired, TrayauthError
+from trayauth.domain.text import custom_header, span
 from trayauth.ui.state import wording
-from trayauth.ui.state.present import format_header, left_phrase
+from trayauth.ui.state.account_actions import ActionKey
+from trayauth.ui.state.present import left_phrase
 
 if TYPE_CHECKING:
     from trayauth.domain.model import TokenSet
-    from trayauth.services.broker import Broker
+    from trayauth.services.broker import AccountView, Broker
     from trayauth.storage.config import AppSettings
     from trayauth.ui.qt.accounts import AccountList
     from trayauth.ui.qt.clipboard import SecretClipboard
@@ -126,6 +128,22 @@ class Actions:
             return
         self.copy_header(name)
 
+    def act(self, key: ActionKey, view: AccountView) -> None:
+        """Do one of the actions an account offers (:mod:`trayauth.ui.state.account_actions`):
+        the menu, the no-tray window and quick access all come here."""
+        name = view.name
+        handlers: dict[ActionKey, Callable[[], object]] = {
+            ActionKey.LOGIN: lambda: self.login(name),
+            ActionKey.COPY_HEADER: lambda: self.copy_header(name),
+            ActionKey.COPY_TOKEN: lambda: self.copy_token(name),
+            ActionKey.REFRESH: lambda: self.refresh(name),
+            ActionKey.INSPECT: lambda: self.inspect(name),
+            ActionKey.DEFAULT: lambda: self.set_default(None if view.is_default else name),
+            ActionKey.LOGOUT: lambda: self.logout(name),
+            ActionKey.REMOVE: lambda: self.remove(name),
+        }
+        handlers[key]()
+
     def copy_header(self, name: str) -> None:
         self.tasks.spawn(self._copy(name, header=True), key=f"copy:{name}")
 
@@ -136,14 +154,15 @@ class Actions:
         try:
             tokens = await self.broker.token(name)
         except LoginRequired as exc:
-            self.notifier.answer(f"{name}: log in again", wording.text(exc), name, family="needs_login")
+            title = f"{name}: {wording.again(exc.next_step)}"
+            self.notifier.answer(title, wording.text(exc), name, family="needs_login")
             self.login(name)
             return
         except TrayauthError as exc:
             self.notifier.answer(f"{name}: nothing copied", wording.text(exc), name)
             return
         text = (
-            format_header(self.settings.header_format(), tokens.access_token)
+            custom_header(self.settings.header_format(), tokens.access_token, tokens.token_type)
             if header
             else tokens.access_token
         )
@@ -154,7 +173,7 @@ class Actions:
         view = self.accounts.view(name)
         left = left_phrase(tokens.expires_at, self.clock())
         clear = self.settings.clipboard_clear_seconds()
-        tail = f"; the clipboard clears in {clear} s" if clear else ""
+        tail = f"; the clipboard clears in {span(clear)}" if clear else ""
         text = f"{view.provider} — {left}{tail}" if view else f"{left}{tail}"
         self.notifier.info(f"Copied {name}'s {what}", text, account=name)
 
@@ -291,10 +310,11 @@ class Actions:
 
     def _logged_in(self, name: str, tokens: TokenSet) -> None:
         text = left_phrase(tokens.expires_at, self.clock())
-        ends = self.broker.view(name).sign_in_by
-        if ends is not None:
+        view = self.broker.view(name)
+        if view.sign_in_by is not None:
             text += ". No refresh token came back: sign in again before it expires"
-        self.notifier.info(f"Logged in to {name}", text, account=name)
+        title = f"Saved {name}'s pasted token" if view.pasted else f"Logged in to {name}"
+        self.notifier.info(title, text, account=name)
         self.accounts.reload()
         self.poke()
 

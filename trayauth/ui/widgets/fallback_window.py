@@ -27,8 +27,9 @@ from PySide6.QtWidgets import (
 )
 
 from trayauth.domain.model import State
+from trayauth.ui.state.account_actions import LABELS, ORDER, ActionKey, by_key
 from trayauth.ui.state.notifier import Level, Note
-from trayauth.ui.state.present import countdown, state_of_view, status_word
+from trayauth.ui.state.present import countdown, described, state_of_view
 from trayauth.ui.widgets.dialogs.fields import mute
 from trayauth.ui.widgets.icons import app_icon, dot_icon
 
@@ -87,23 +88,17 @@ class FallbackWindow(QWidget):
         self.tree.itemDoubleClicked.connect(lambda item, _col: actions.copy_header(item.data(0, _NAME)))
         layout.addWidget(self.tree, 1)
 
+        # One button per action the accounts offer (ui.state.account_actions), in its order; the
+        # selected account sets each one's label, state and tooltip.
         self.buttons: dict[str, QPushButton] = {}
         row = QHBoxLayout()
-        for key, text in (
-            ("copy_header", "Copy header"),
-            ("copy_token", "Copy token"),
-            ("refresh", "Refresh now"),
-            ("inspect", "Inspect…"),
-            ("login", "Log in…"),
-            ("default", "Make default"),
-            ("logout", "Log out"),
-            ("remove", "Remove…"),
-        ):
-            button = QPushButton(text, self)
-            button.setObjectName(key)
+        for key in ORDER:
+            button = QPushButton(LABELS[key], self)
+            button.setObjectName(key.value)
             button.clicked.connect(lambda _checked=False, k=key: self._act(k))
             row.addWidget(button)
-            self.buttons[key] = button
+            self.buttons[key.value] = button
+        self.buttons[ActionKey.DEFAULT.value].setCheckable(True)
         layout.addLayout(row)
 
         self.status = QLabel("", self)
@@ -177,37 +172,31 @@ class FallbackWindow(QWidget):
             if item is None or view is None:
                 continue
             item.setIcon(0, dot_icon(state_of_view(view, now, lead, busy)))
-            item.setText(2, "renewing…" if view.name in busy else status_word(view, now, lead))
+            item.setText(2, "renewing…" if view.name in busy else described(view, now, lead))
             item.setText(3, "—" if view.state == State.LOGGED_OUT else countdown(view, now))
+            if view.name == self.selected():
+                self._selection_changed(now)
             item.setToolTip(2, view.error or "")
 
-    def _selection_changed(self) -> None:
+    def _selection_changed(self, now: float | None = None) -> None:
         name = self.selected()
         view = self.accounts.view(name) if name else None
-        logged_in = view is not None and view.state != State.LOGGED_OUT
-        for key, button in self.buttons.items():
-            if key in ("login", "remove", "default"):
-                button.setEnabled(view is not None)
-            else:
-                button.setEnabled(logged_in)
-        self.buttons["login"].setText("Log in again…" if logged_in else "Log in…")
+        offers = by_key(view, self.clock() if now is None else now)
+        for key in ORDER:
+            button = self.buttons[key.value]
+            offer = offers.get(key)
+            button.setEnabled(offer is not None and offer.enabled)
+            button.setToolTip(offer.reason if offer is not None else "")
+            if offer is not None:
+                button.setText(offer.label)
+                if offer.checked is not None:
+                    button.setChecked(offer.checked)
 
-    def _act(self, key: str) -> None:
+    def _act(self, key: ActionKey) -> None:
         name = self.selected()
-        if name is None:
-            return
-        a = self.handlers
-        handlers: dict[str, Callable[[], object]] = {
-            "copy_header": lambda: a.copy_header(name),
-            "copy_token": lambda: a.copy_token(name),
-            "refresh": lambda: a.refresh(name),
-            "inspect": lambda: a.inspect(name),
-            "login": lambda: a.login(name),
-            "default": lambda: a.set_default(name),
-            "logout": lambda: a.logout(name),
-            "remove": lambda: a.remove(name),
-        }
-        handlers[key]()
+        view = self.accounts.view(name) if name else None
+        if view is not None and self.buttons[key.value].isEnabled():
+            self.handlers.act(key, view)
 
     def show_note(self, note: Note) -> None:
         self.last_note = note

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QTimer
@@ -24,7 +25,8 @@ from PySide6.QtWidgets import QMenu
 
 from trayauth.domain.model import State
 from trayauth.services.broker import AccountView
-from trayauth.ui.state.present import clock_time, countdown, row_label, state_of_view, status_word
+from trayauth.ui.state.account_actions import menu_actions
+from trayauth.ui.state.present import clock_time, countdown, row_label, state_line, state_of_view
 from trayauth.ui.state.quick import MENU_ROWS, menu_rows
 from trayauth.ui.widgets.icons import dot_icon
 
@@ -147,35 +149,26 @@ class AccountMenu(QObject):
         busy = self.accounts.busy
         sub.setIcon(dot_icon(state_of_view(view, now, lead, busy)))
         self.rows[view.name] = (sub.menuAction(), view)
-        name = view.name
-        a = self.actions
         logged_in = view.state != State.LOGGED_OUT
-        word = "renewing…" if name in busy else status_word(view, now, lead)
-        if view.expires_at is not None and logged_in:
-            word += f" · until {clock_time(view.expires_at, now)}"
-        _disabled(sub, word)
+        _disabled(sub, state_line(view, now, lead, busy))
         if view.error and logged_in:
             problem = _disabled(sub, "! The last renewal failed (hover for why)")
             problem.setToolTip(view.error)
         elif view.sign_in_by is not None and logged_in and view.sign_in_by > now:
             _disabled(sub, f"! No refresh token: sign in again by {clock_time(view.sign_in_by, now)}")
-        sub.addSeparator()
-        if not logged_in:
-            sub.addAction("Log in…", lambda: a.login(name))
-        sub.addAction("Copy header", lambda: a.copy_header(name)).setEnabled(logged_in)
-        sub.addAction("Copy token", lambda: a.copy_token(name)).setEnabled(logged_in)
-        sub.addSeparator()
-        if view.renewable:  # a pasted token cannot renew: no action that cannot work
-            sub.addAction("Refresh now", lambda: a.refresh(name)).setEnabled(logged_in)
-        sub.addAction("Inspect…", lambda: a.inspect(name)).setEnabled(logged_in)
-        if logged_in:
-            sub.addAction("Log in again…", lambda: a.login(name))
-        default = sub.addAction("Default account", lambda: a.set_default(None if view.is_default else name))
-        default.setCheckable(True)
-        default.setChecked(view.is_default)
-        sub.addSeparator()
-        sub.addAction("Log out", lambda: a.logout(name)).setEnabled(logged_in)
-        sub.addAction("Remove…", lambda: a.remove(name))
+        group = -1
+        for offer in menu_actions(view, now):  # the one list (ui.state.account_actions)
+            if offer.group != group:
+                sub.addSeparator()
+                group = offer.group
+            item = sub.addAction(offer.label, partial(self.actions.act, offer.key, view))
+            item.setObjectName(offer.key.value)
+            item.setEnabled(offer.enabled)
+            if offer.reason:
+                item.setToolTip(offer.reason)
+            if offer.checked is not None:
+                item.setCheckable(True)
+                item.setChecked(offer.checked)
         self.menu.addMenu(sub)
 
     def tick(self) -> None:

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from trayauth.ui.state.account_actions import LABELS, ActionKey
 from trayauth.ui.state.quick import Row, row, search
 from trayauth.ui.widgets.dialogs.fields import mute
 from trayauth.ui.widgets.icons import app_icon, dot_icon
@@ -42,13 +43,14 @@ if TYPE_CHECKING:
 _NAME = Qt.ItemDataRole.UserRole
 WIDTH = 460
 VISIBLE_ROWS = 10
-# (key, label, shortcut) — the row actions, in button order
+# The row actions quick access offers (their labels, states and reasons are the account's, from
+# ui.state.account_actions, as in the menu), each with its key, in button order.
 ROW_ACTIONS = (
-    ("copy_header", "Copy header", "Return"),
-    ("copy_token", "Copy token", "Ctrl+Return"),
-    ("refresh", "Refresh", "Ctrl+R"),
-    ("login", "Log in…", "Ctrl+L"),
-    ("inspect", "Inspect…", "Ctrl+I"),
+    (ActionKey.COPY_HEADER, "Return"),
+    (ActionKey.COPY_TOKEN, "Ctrl+Return"),
+    (ActionKey.REFRESH, "Ctrl+R"),
+    (ActionKey.LOGIN, "Ctrl+L"),
+    (ActionKey.INSPECT, "Ctrl+I"),
 )
 _MOVES = {
     Qt.Key.Key_Up,
@@ -116,7 +118,7 @@ class QuickAccess(QFrame):
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Fixed)
         self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.tree.itemSelectionChanged.connect(self._selection_changed)
-        self.tree.itemActivated.connect(lambda _item, _col: self.act("copy_header"))
+        self.tree.itemActivated.connect(lambda _item, _col: self.act(ActionKey.COPY_HEADER))
         layout.addWidget(self.tree, 1)
 
         self.empty = QLabel("", self)
@@ -129,26 +131,28 @@ class QuickAccess(QFrame):
         buttons = QHBoxLayout()
         buttons.setSpacing(4)
         self.buttons: dict[str, QPushButton] = {}
-        for key, label, keys in ROW_ACTIONS:
-            button = QPushButton(label, self)
-            button.setObjectName(key)
-            button.setToolTip(QKeySequence(keys).toString(QKeySequence.SequenceFormat.NativeText))
+        self._keys: dict[str, str] = {}  # each button's shortcut, named in its tooltip
+        for key, keys in ROW_ACTIONS:
+            button = QPushButton(LABELS[key], self)
+            button.setObjectName(key.value)
+            self._keys[key.value] = QKeySequence(keys).toString(QKeySequence.SequenceFormat.NativeText)
+            button.setToolTip(self._keys[key.value])
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             button.clicked.connect(lambda _checked=False, k=key: self.act(k))
             buttons.addWidget(button)
-            self.buttons[key] = button
-            if key != "copy_header":  # Enter is handled by the search field
+            self.buttons[key.value] = button
+            if key is not ActionKey.COPY_HEADER:  # Enter is handled by the search field
                 self._shortcut(keys, key)
         buttons.addStretch(1)
         layout.addLayout(buttons)
-        self._shortcut("Ctrl+Enter", "copy_token")
+        self._shortcut("Ctrl+Enter", ActionKey.COPY_TOKEN)
 
         self.timer = QTimer(self)
         self.timer.setInterval(1000)
         self.timer.timeout.connect(self.tick)
         self.setFixedWidth(WIDTH)
 
-    def _shortcut(self, keys: str, action: str) -> None:
+    def _shortcut(self, keys: str, action: ActionKey) -> None:
         shortcut = QShortcut(QKeySequence(keys), self)
         shortcut.activated.connect(lambda: self.act(action))
 
@@ -239,14 +243,18 @@ class QuickAccess(QFrame):
         lead = self.accounts.lead()
         busy = self.accounts.busy
         views = {v.name: v for v in self.accounts.views}
+        ticked: dict[str, Row] = {}
         for i in range(self.tree.topLevelItemCount()):
             item = self.tree.topLevelItem(i)
             view = views.get(str(item.data(0, _NAME))) if item is not None else None
             if item is None or view is None:
                 continue
-            r = row(view, now, lead, busy, self._default)
+            r = ticked[view.name] = row(view, now, lead, busy, self._default)
             item.setText(2, r.left or r.status)
             item.setIcon(0, dot_icon(r.dot))
+        # A token that expired meanwhile offers other actions now (nothing to copy).
+        self.rows = [ticked.get(r.name, r) for r in self.rows]
+        self._selection_changed()
 
     def selected(self) -> Row | None:
         item = self.tree.currentItem()
@@ -257,33 +265,23 @@ class QuickAccess(QFrame):
 
     def _selection_changed(self) -> None:
         r = self.selected()
-        usable = {
-            "copy_header": r is not None and r.logged_in,
-            "copy_token": r is not None and r.logged_in,
-            "refresh": r is not None and r.logged_in and r.renewable,
-            "login": r is not None,
-            "inspect": r is not None and r.logged_in,
-        }
         for key, button in self.buttons.items():
-            button.setEnabled(usable[key])
-        self.buttons["login"].setText("Log in again…" if r is not None and r.logged_in else "Log in…")
+            offer = r.actions.get(ActionKey(key)) if r is not None else None
+            button.setEnabled(offer is not None and offer.enabled)
+            if offer is not None:
+                button.setText(offer.label)
+            why = offer.reason if offer is not None else ""
+            button.setToolTip(f"{why} ({self._keys[key]})" if why else self._keys[key])
 
     # ---- acting ---------------------------------------------------------------------------
 
-    def act(self, key: str) -> None:
+    def act(self, key: ActionKey) -> None:
         r = self.selected()
-        if r is None or not self.buttons[key].isEnabled():
+        view = self.accounts.view(r.name) if r is not None else None
+        if view is None or not self.buttons[key.value].isEnabled():
             return
-        a = self.handlers
-        handlers: dict[str, Callable[[], object]] = {
-            "copy_header": lambda: a.copy_header(r.name),
-            "copy_token": lambda: a.copy_token(r.name),
-            "refresh": lambda: a.refresh(r.name),
-            "login": lambda: a.login(r.name),
-            "inspect": lambda: a.inspect(r.name),
-        }
         self.hide()
-        handlers[key]()
+        self.handlers.act(key, view)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.search and event.type() == QEvent.Type.KeyPress:
@@ -294,7 +292,7 @@ class QuickAccess(QFrame):
                 return True
             if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
                 ctrl = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
-                self.act("copy_token" if ctrl else "copy_header")
+                self.act(ActionKey.COPY_TOKEN if ctrl else ActionKey.COPY_HEADER)
                 return True
             if key == Qt.Key.Key_Escape:
                 self.hide()

@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from trayauth.domain.text import remaining
 from trayauth.domain.tokens import Inspection
-from trayauth.ui.state.present import left_text
 from trayauth.ui.widgets.dialogs.fields import copy_button
 
 KINDS = {
@@ -42,7 +42,7 @@ def when(ts: float | None, now: float) -> str:
     delta = ts - now
     if abs(delta) < 1:
         return f"{stamp} (now)"
-    return f"{stamp} ({'in ' + left_text(delta) if delta > 0 else left_text(-delta) + ' ago'})"
+    return f"{stamp} ({'in ' + remaining(delta) if delta > 0 else remaining(-delta) + ' ago'})"
 
 
 def pretty(data: dict[str, Any]) -> str:

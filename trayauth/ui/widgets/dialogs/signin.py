@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
 
 from trayauth.domain.errors import TrayauthError
 from trayauth.domain.prompts import BrowserSignIn, DeviceCode
+from trayauth.domain.text import remaining
 from trayauth.ui.state import wording
-from trayauth.ui.state.present import left_text
 from trayauth.ui.widgets.dialogs.fields import ERROR_STYLE, copy_button
 
 
@@ -50,7 +50,7 @@ class _Countdown(QLabel):
             self.setStyleSheet(ERROR_STYLE)
             self.timer.stop()
         else:
-            self.setText(f"Time left for the {self.what}: {left_text(left)}")
+            self.setText(f"Time left for the {self.what}: {remaining(left)}")
 
     def showEvent(self, event: object) -> None:
         self.tick()
