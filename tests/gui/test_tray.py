@@ -297,3 +297,47 @@ def test_log_out_tells_what_the_provider_did(rig: Rig, run: Runner) -> None:
     run(until(lambda: tray.last_note is not None and tray.last_note.title == "Logged out work"))
     assert tray.last_note is not None
     assert tray.last_note.text == "The local tokens are deleted; nothing to revoke at the provider."
+
+
+def test_an_expired_pasted_token_is_said_to_be_pasted_everywhere_and_offers_only_what_works(
+    isolated: Path, fresh_provider: Any, run: Runner
+) -> None:
+    """Issue 10's pasted token: it was "log in again", "expired · until 21:25" and "Refresh now".
+    Now the menu, quick access, the notification and the window it opens all speak of pasting."""
+    clock = FakeClock()
+    rig = Rig(isolated, fresh_provider, run, clock=clock)
+    try:
+        rig.add_bearer("ci", fresh_provider.mint_jwt({"sub": "x", "exp": int(clock.now) + 600}))
+        session = rig.start()
+        tray = session.ui
+        assert isinstance(tray, Tray)
+        open_menu(tray)
+        fresh = [a.text() for a in submenu(tray, "ci").actions() if not a.isSeparator()]
+        assert fresh[0].startswith("Pasted token, expires ")
+        tray.menu.aboutToHide.emit()
+        clock.advance(700)
+        session.scheduler.poke()
+        run(until(lambda: any(n.title == "ci: paste a new token" for n in session.notifier.history)))
+        note = next(n for n in session.notifier.history if n.account == "ci")
+        assert "“Paste a new token…”" in note.text and note.actions == (("login", "Paste a new token"),)
+        open_menu(tray)
+        menu = submenu(tray, "ci")
+        texts = [a.text() for a in menu.actions() if not a.isSeparator()]
+        assert texts[0].startswith("Pasted token, expired at ") and "until" not in texts[0]
+        assert "Refresh now" not in texts and not any("Log in" in t for t in texts)
+        assert not item(menu, "Copy header").isEnabled()
+        assert item(menu, "Copy header").toolTip() == "The pasted token expired"
+        tray.menu.aboutToHide.emit()
+        session.open_quick()
+        quick = session.quick
+        assert quick.buttons["login"].text() == "Paste a new token…"
+        assert not quick.buttons["refresh"].isEnabled() and not quick.buttons["copy_header"].isEnabled()
+        assert quick.tree.topLevelItem(0).toolTip(0) == "ci (Any bearer token): pasted token, expired"
+        quick.hide()
+        item(menu, "Paste a new token…").trigger()
+        dialog = session.actions.windows.get("login:ci")
+        assert isinstance(dialog, LoginDialog)
+        assert dialog.windowTitle() == "Paste a new token — ci — trayauth"
+        assert dialog.heading.text().startswith("Paste a new token for ci · ")
+    finally:
+        rig.close()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,20 @@ json_values = st.recursive(
 def test_preset_parser_only_raises_its_own_errors(data: dict[str, object]) -> None:
     with contextlib.suppress(PresetError):
         parse_preset(data)
+
+
+def test_descriptions_and_help_are_in_a_users_words_not_keys_or_wire_fields() -> None:
+    """The Add dialog shows them: no config key (``token_url``), no response field
+    (``expires_at_timestamp``), no request line (``GET /v1/me``), no URL template (``{issuer}``).
+    Scope values users type (``offline_access``) are words they need."""
+    presets, errors = PresetCatalog().all()
+    assert not errors
+    keys = {f.key for p in presets for f in p.fields if "_" in f.key}  # "password" is also a word
+    wire = {"expires_at_timestamp", "access_token", "refresh_token", "expires_in", "token_type"}
+    wire |= {"access_type"}
+    pattern = re.compile(r"\b(" + "|".join(sorted(keys | wire)) + r")\b|\{|\b(GET|POST) /")
+    for preset in presets:
+        texts = [preset.description, *(f.help for f in preset.fields)]
+        for text in texts:
+            found = pattern.search(text)
+            assert found is None, f"{preset.id}: {found.group(0) if found else ''!r} in {text!r}"

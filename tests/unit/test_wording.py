@@ -17,6 +17,7 @@ def test_every_step_has_both_wordings_and_only_the_cli_names_commands(kind: Step
     assert cli.command(step)
     sentence = tray.sentence(step)
     assert sentence and "'trayauth" not in sentence and "--set" not in sentence, sentence
+    assert "_" not in sentence, sentence  # a setting's key is for the CLI; the tray says it in words
     assert NextStep.from_dict(step.to_dict()) == step
 
 
@@ -38,3 +39,17 @@ def test_unknown_or_malformed_stored_steps_are_dropped() -> None:
     assert NextStep.from_dict({"kind": "from_a_newer_version"}) is None
     assert NextStep.from_dict("log_in") is None
     assert NextStep.from_dict({"kind": "log_in", "keys": "abc", "until": True}) == NextStep(StepKind.LOG_IN)
+
+
+def test_the_tray_names_settings_in_words_not_config_keys() -> None:
+    assert tray.plain("base_url") == "base URL"
+    assert tray.plain("client_id") == "client ID"
+    assert tray.plain("authorize_url") == "authorization endpoint"
+    assert tray.plain("device_authorization_url") == "device authorization endpoint"
+    assert tray.plain("issuer") == "issuer"
+    step = NextStep.log_in("work", check=("client_id", "client_secret"))
+    assert tray.sentence(step) == "Check work's client ID and client secret, then log in again."
+    command = "check the account's client_id and client_secret, then run 'trayauth login work'"
+    assert cli.command(step) == command  # the CLI keeps the keys: they are what --set takes
+    # The server's address, whatever the preset calls it (base URL, issuer URL, GitLab URL).
+    assert "base URL" not in tray.sentence(NextStep.of(StepKind.CHECK_PROVIDER))

@@ -19,9 +19,24 @@ def _and(items: tuple[str, ...]) -> str:
     return f"{', '.join(items[:-1])} and {items[-1]}"
 
 
+_CAPITALS = {"url": "URL", "id": "ID", "uri": "URI"}
+_PLAIN = {"authorize_url": "authorization endpoint", "token_url": "token endpoint"}
+
+
+def plain(key: str) -> str:
+    """A setting's key as words ("client_id" is "client ID", "token_url" "token endpoint"): the
+    tray never shows a config key, which only the CLI's ``--set`` needs."""
+    if key in _PLAIN:
+        return _PLAIN[key]
+    if key.endswith("_url") and key != "base_url":
+        return f"{plain(key[:-4])} endpoint"
+    return " ".join(_CAPITALS.get(word, word) for word in key.split("_"))
+
+
 def sentence(step: NextStep) -> str:
     """What to do next, as the tray says it."""
-    kind, account, keys = step.kind, step.account, step.keys
+    kind, account = step.kind, step.account
+    keys = tuple(plain(k) for k in step.keys)
     who = f"{account}'s" if account else "the account's"
     if kind is StepKind.LOG_IN:
         if keys:
@@ -40,9 +55,9 @@ def sentence(step: NextStep) -> str:
             return "Check the setting."
         return f"Check {who} {_and(keys)}."
     if kind is StepKind.CHECK_PROVIDER:
-        return "Check the account's base URL; the provider may be down."
+        return "Check the account's server address; the provider may be down."
     if kind is StepKind.CHECK_NETWORK:
-        return "Check the network connection and the account's base URL; trayauth will retry."
+        return "Check the network connection and the account's server address; trayauth will retry."
     if kind is StepKind.CHECK_CLOCK:
         return "Check that this computer's clock is right."
     if kind is StepKind.USE_HTTPS:

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QV
 from trayauth import __version__
 from trayauth.ui.widgets.dialogs.fields import mute
 
-README = "Run 'trayauth --help' for the command line; README.md in the package describes the rest."
+README = "README.md in the package describes the tray and the command line."
 
 
 class AboutDialog(QDialog):

@@ -183,8 +183,10 @@ class LoginDialog(QDialog):
             assert account is not None
             self.account_name = account
             acct, preset = broker.account(account)
-            self.setWindowTitle(f"Log in — {account} — trayauth")
-            self.heading.setText(f"Log in to {account} · {preset.label}")
+            # A pasted token has nothing to log in to: the window says what it is for.
+            doing = "Paste a new token for" if preset.pasted else "Log in to"
+            self.setWindowTitle(f"{doing.rsplit(' ', 1)[0]} — {account} — trayauth")
+            self.heading.setText(f"{doing} {account} · {preset.label}")
             self._show_form(preset, acct.settings)
 
     # ---- building ------------------------------------------------------------------------------
