@@ -38,7 +38,9 @@ class FakeBroker:
         if self.delay:
             await asyncio.sleep(self.delay)
         if name == "gone":
-            raise LoginRequired("gone is not logged in", next_step=NextStep.log_in("gone"))
+            raise LoginRequired(
+                "gone is not logged in", account="gone", named=True, next_step=NextStep.log_in("gone")
+            )
         if name == "boom":
             raise RuntimeError("secret-looking detail")
         return TokenSet(access_token=f"tok-{name}", expires_at=2e9)

@@ -401,7 +401,7 @@ class Gate:
     async def check(self, account: str, requester: Requester) -> str:
         self.checked.append((account, requester))
         if self.deny:
-            raise ConsentDenied(f"{account}: you denied it")
+            raise ConsentDenied("you denied it", account=account)
         return "always"
 
     def record(self, account: str, requester: Requester, outcome: str, how: str) -> None:

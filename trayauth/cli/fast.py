@@ -59,7 +59,7 @@ def token_via_agent(name: str) -> Answer | int | None:
     if answer.warning:
         from trayauth.cli.wording import renewal_warning_of
 
-        warning = renewal_warning_of(name, answer.warning, answer.warning_next, expired=answer.expired)
+        warning = renewal_warning_of(answer.warning, answer.warning_next, expired=answer.expired)
         print(f"trayauth: warning: {warning}", file=sys.stderr)
     return answer
 

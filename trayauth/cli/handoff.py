@@ -49,7 +49,9 @@ def exec_command(name: str, var: str, command: Sequence[str], protect: bool = Fa
     if not command:
         from trayauth.domain.errors import UsageError
 
-        raise UsageError(f"no command given; usage: trayauth exec {name} -- COMMAND [ARG]...")
+        raise UsageError(
+            f"no command given; usage: trayauth exec {name} -- COMMAND [ARG]...", account=name, named=True
+        )
     grant = get_token(name, None, protect)
     _warn(grant)
     return integration.run(command, integration.variables(grant.token, var, grant.token_type))
@@ -146,8 +148,7 @@ def fast(argv: Sequence[str], *, protect: bool = False) -> int | None:
         if isinstance(exc, TrayauthError):
             from trayauth.cli.wording import line as cli_line
 
-            line = cli_line(exc)
-            _err(line if name in line else f"{name}: {line}")
+            _err(cli_line(exc.about(name)))
             return exc.exit_code
         from trayauth.cli import debug_enabled
 

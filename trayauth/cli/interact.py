@@ -55,11 +55,11 @@ def match_stdin_lines(
             what = f"{len(values)} lines on stdin, but it takes at most {len(every)} secrets"
         else:
             what = f"{len(values)} secret line(s) on stdin do not match its secrets"
-        raise UsageError(f"{account}: {what}; give one line per secret, in this order: {order}")
+        raise UsageError(f"{what}; give one line per secret, in this order: {order}", account=account)
     result: dict[str, str] = {}
     for fld, value in zip(chosen, values, strict=True):
         if not value and fld.required:
-            raise UsageError(f"{account}: the {fld.label.lower()} line on stdin is empty")
+            raise UsageError(f"the {fld.label.lower()} line on stdin is empty", account=account)
         if value:
             result[fld.key] = value
     return result
@@ -76,14 +76,14 @@ def read_secrets(
         return {}
     if not sys.stdin.isatty():
         raise UsageError(
-            f"{account}: no terminal to ask for the {fields[0].label.lower()}; "
-            "pipe it in with --secret-stdin",
+            f"no terminal to ask for the {fields[0].label.lower()}; pipe it in with --secret-stdin",
+            account=account,
         )
     result: dict[str, str] = {}
     for field in fields:
         value = read_hidden(f"{field.label} for {account}: ")
         if not value and field.required:
-            raise UsageError(f"{account}: {field.label.lower()} is required")
+            raise UsageError(f"{field.label.lower()} is required", account=account)
         if value:
             result[field.key] = value
     return result
@@ -99,8 +99,9 @@ def _stdin_text(account: str) -> str:
         return str(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise UsageError(
-            f"{account}: the secret on standard input is not UTF-8 text (byte {exc.start + 1}); "
+            f"the secret on standard input is not UTF-8 text (byte {exc.start + 1}); "
             "pass the secret as UTF-8 (e.g. pipe it through 'iconv -t UTF-8')",
+            account=account,
         ) from None
 
 

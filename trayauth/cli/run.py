@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
@@ -168,7 +167,7 @@ def _print_token(broker: Broker, name: str, command: str) -> int:
         view = broker.view(name)
         if view.error:
             expired = view.state.value == "expired"
-            err(f"warning: {renewal_warning_of(name, view.error, view.next_step, expired=expired)}")
+            err(f"warning: {renewal_warning_of(view.error, view.next_step, expired=expired)}")
     print(format_output(command, tokens.access_token, tokens.token_type))
     return 0
 
@@ -360,15 +359,17 @@ def run(args: argparse.Namespace) -> int:
     try:
         if isinstance(name, str) and not name.isprintable():
             # Echoed raw, a control character could rewrite the terminal or forge a line.
-            raise UsageError(f"invalid account name {name!r}: it contains control characters")
+            raise UsageError(
+                f"invalid account name {name!r}: it contains control characters",
+                account=repr(name),
+                named=True,
+            )
         return handler(args)
     except TrayauthError as exc:
-        text = line(exc)
-        if isinstance(name, str) and not name.isprintable():
-            name = repr(name)
-        if name and not re.search(rf"(^|[\s'\"]){re.escape(name)}($|[\s:'\",;])", text):
-            text = f"{name}: {text}"
-        err(text)
+        if isinstance(name, str) and name:
+            # An error that does not say which account it is about is about this command's one.
+            exc.about(name if name.isprintable() else repr(name))
+        err(line(exc))
         return exc.exit_code
     except KeyboardInterrupt:
         err("cancelled")

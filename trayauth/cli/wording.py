@@ -146,16 +146,17 @@ def line(exc: TrayauthError) -> str:
     return line_of(exc.message, exc.next_step)
 
 
-def renewal_warning_of(name: str, message: str, step: object, *, expired: bool) -> str:
+def renewal_warning_of(message: str, step: object, *, expired: bool) -> str:
     """A renewal failed but a token is handed out: said the same on every path (through the tray,
-    direct, and the integrations); callers print it after "warning: ". ``step`` is a NextStep,
-    its dict (from the tray's socket) or None."""
+    direct, and the integrations); callers print it after "warning: ". ``message`` is the
+    account's recorded error (it names the account); ``step`` is a NextStep, its dict (from the
+    tray's socket) or None."""
     from trayauth.domain.notices import renewal_warning
 
     worded = line_of(
         message, step if isinstance(step, NextStep) or step is None else NextStep.from_dict(step)
     )
-    return renewal_warning(name, worded, expired=expired)
+    return renewal_warning(worded, expired=expired)
 
 
 def line_from_wire(message: str, step: object) -> str:

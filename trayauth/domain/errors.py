@@ -11,6 +11,14 @@ on the text of a message.
 This module imports nothing at run time: errors are raised on the CLI's fast path. A class's
 default step is the *name* of a step kind, built into a ``NextStep`` when first asked for.
 
+An error about one account carries its name as data (``account``): the raise site passes the
+message *without* the name and ``account=NAME``, and the message reads "NAME: what went wrong";
+a message that names the account in its own words ("NAME is not logged in") says so with
+``named=True``. A service that knows the account but raised (or caught) an error without one
+attaches it with :meth:`TrayauthError.about`. So every consumer (the CLI's last line, the tray's
+socket, the warning beside a handed-out token) asks ``exc.account`` instead of looking for the
+name in the text, which an account called "token" or "a: b" would fool.
+
 Messages must never carry a secret: callers redact before raising.
 """
 
@@ -29,10 +37,38 @@ class TrayauthError(Exception):
     exit_code = 1
     default_step: ClassVar[str | None] = None  # a StepKind value (see the module's docstring)
 
-    def __init__(self, message: str, *, next_step: NextStep | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        next_step: NextStep | None = None,
+        account: str | None = None,
+        named: bool = False,
+    ) -> None:
         super().__init__(message)
-        self.message = message
+        self.detail = message  # what went wrong, without the account's name
+        self.account = account  # the account this is about, when it is about one
+        self._named = named  # the detail names the account in its own words
         self._next_step = next_step
+
+    @property
+    def message(self) -> str:
+        """The one line: "NAME: detail" for an error about an account, else the detail."""
+        if self.account is None or self._named:
+            return self.detail
+        return f"{self.account}: {self.detail}"
+
+    def __str__(self) -> str:
+        return self.message
+
+    def about(self, account: str) -> TrayauthError:
+        """Say which account this is about, when the raise site could not (a storage or network
+        failure deep below the account): the caller that knows it attaches it. An error that
+        already carries an account keeps its own."""
+        if self.account is None:
+            self.account = account
+            self._named = False
+        return self
 
     @property
     def next_step(self) -> NextStep | None:
@@ -106,8 +142,15 @@ class NetworkError(TrayauthError):
     exit_code = 4
     default_step = "check_network"
 
-    def __init__(self, message: str, *, next_step: NextStep | None = None, sent: bool = True) -> None:
-        super().__init__(message, next_step=next_step)
+    def __init__(
+        self,
+        message: str,
+        *,
+        next_step: NextStep | None = None,
+        account: str | None = None,
+        sent: bool = True,
+    ) -> None:
+        super().__init__(message, next_step=next_step, account=account)
         self.sent = sent
 
 

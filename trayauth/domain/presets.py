@@ -101,6 +101,8 @@ class Preset:
         if missing:
             raise UsageError(
                 f"{name} lacks required settings: {', '.join(missing)}",
+                account=name,
+                named=True,
                 next_step=NextStep.set_setting(name, self.id, missing),
             )
 

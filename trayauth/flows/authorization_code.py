@@ -28,7 +28,7 @@ from trayauth.protocol.revocation import RevocationResult
 async def login(ctx: FlowContext) -> TokenSet:
     if ctx.asker is None:  # before any network: background renewal never starts a browser sign-in
         raise LoginRequired(
-            f"{ctx.name}: signing in needs the browser", next_step=NextStep.log_in(ctx.name)
+            "signing in needs the browser", account=ctx.name, next_step=NextStep.log_in(ctx.name)
         )
     options = ctx.preset.oauth
     timeout = loopback.timeout_of(ctx)
@@ -93,8 +93,8 @@ async def _within(ctx: FlowContext, exchange: Awaitable[TokenSet], lifetime: flo
     exchange stuck behind Retry-After waits or a slow network is abandoned, not retried forever.
     """
     expired = LoginTimeout(
-        f"{ctx.name}: the authorization code expired before it could be exchanged "
-        f"(codes live {round(lifetime)} s)"
+        f"the authorization code expired before it could be exchanged "
+        f"(codes live {round(lifetime)} s)", account=ctx.name
     )
     try:
         return await asyncio.wait_for(exchange, lifetime)

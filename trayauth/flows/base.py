@@ -53,6 +53,8 @@ class FlowContext:
         if not value:
             raise UsageError(
                 f"account {self.name!r} has no {key!r} setting",
+                account=self.name,
+                named=True,
                 next_step=NextStep.set_setting(self.name, self.preset.id, (key,)),
             )
         return value
@@ -65,6 +67,8 @@ class FlowContext:
         if not value:
             raise LoginRequired(
                 f"account {self.name!r} needs its {key} to log in",
+                account=self.name,
+                named=True,
                 next_step=NextStep.log_in(self.name),
             )
         return value

@@ -59,7 +59,8 @@ def parse_device_authorization(
     uri = text("verification_uri", "verification_url")
     if not device_code or not user_code or not uri:
         raise ProviderError(
-            f"{account}: the device authorization answer lacks device_code, user_code or verification_uri"
+            "the device authorization answer lacks device_code, user_code or verification_uri",
+            account=account,
         )
     check_url(uri, resolve=None)
     complete = text("verification_uri_complete")
@@ -72,10 +73,10 @@ def parse_device_authorization(
             raise ValueError("not finite")  # "NaN" or "1e400": no wait can be planned on it
     except (TypeError, ValueError, OverflowError):
         raise ProviderError(
-            f"{account}: the device authorization answer has a malformed expires_in or interval"
+            "the device authorization answer has a malformed expires_in or interval", account=account
         ) from None
     if not expires_in > 0:
-        raise ProviderError(f"{account}: the device authorization answer has no usable expires_in")
+        raise ProviderError("the device authorization answer has no usable expires_in", account=account)
     return DeviceAuthorization(
         device_code, user_code, uri, complete, now + expires_in, min(max(interval, 1.0), MAX_INTERVAL)
     )
@@ -94,7 +95,7 @@ async def _pause(ctx: FlowContext, seconds: float, cancelled: asyncio.Event) -> 
             with contextlib.suppress(asyncio.CancelledError):
                 await task
     if cancelled.is_set():
-        raise LoginCancelled(f"{ctx.name}: sign-in cancelled")
+        raise LoginCancelled("sign-in cancelled", account=ctx.name)
 
 
 async def _poll(
@@ -112,7 +113,8 @@ async def _poll(
     while True:
         if ctx.clock() + interval >= auth.expires_at:
             raise LoginTimeout(
-                f"{ctx.name}: the code {auth.user_code} expired before it was approved",
+                f"the code {auth.user_code} expired before it was approved",
+                account=ctx.name,
                 next_step=NextStep.log_in_sooner(ctx.name),
             )
         await _pause(ctx, interval, cancelled)
@@ -136,10 +138,11 @@ async def _poll(
             interval = min(interval + SLOW_DOWN_STEP, MAX_INTERVAL)
             continue
         if error == "access_denied":
-            raise LoginCancelled(f"{ctx.name}: sign-in was refused on the provider's page")
+            raise LoginCancelled("sign-in was refused on the provider's page", account=ctx.name)
         if error == "expired_token":
             raise LoginTimeout(
-                f"{ctx.name}: the code {auth.user_code} expired before it was approved",
+                f"the code {auth.user_code} expired before it was approved",
+                account=ctx.name,
                 next_step=NextStep.log_in_sooner(ctx.name),
             )
         return oauth.parse_token_response(
@@ -156,7 +159,8 @@ async def login(ctx: FlowContext) -> TokenSet:
     asker = ctx.asker
     if asker is None:
         raise LoginRequired(
-            f"{ctx.name}: signing in needs you to enter a code on the provider's page",
+            "signing in needs you to enter a code on the provider's page",
+            account=ctx.name,
             next_step=NextStep.log_in(ctx.name),
         )
     ctx.require("client_id")

@@ -67,7 +67,8 @@ def _validate(document: Mapping[str, Any], issuer: str, *, account: str, strict:
     stated = document.get("issuer")
     if strict and (not isinstance(stated, str) or stated.rstrip("/") != issuer.rstrip("/")):
         raise ProviderError(
-            f"{account}: the metadata at {safe_url(issuer)} is for another issuer",
+            f"the metadata at {safe_url(issuer)} is for another issuer",
+            account=account,
             next_step=NextStep.check_setting(account, ("issuer",)),
         )
 
@@ -90,14 +91,15 @@ async def metadata(ctx: FlowContext, issuer: str) -> dict[str, Any]:
             continue
         if not 200 <= resp.status < 300:
             raise ProviderError(
-                f"{ctx.name}: cannot read the metadata at {safe_url(url)} ({describe_error(resp)})"
+                f"cannot read the metadata at {safe_url(url)} ({describe_error(resp)})", account=ctx.name
             )
         document = resp.json_object()
         _validate(document, issuer, account=ctx.name, strict=strict)
         _cache[key] = (now, document)
         return document
     raise ProviderError(
-        f"{ctx.name}: {safe_url(issuer)} publishes no OpenID Connect or OAuth metadata ({last})",
+        f"{safe_url(issuer)} publishes no OpenID Connect or OAuth metadata ({last})",
+        account=ctx.name,
         next_step=NextStep.check_setting(ctx.name, ("issuer", "authorize_url", "token_url")),
     )
 
@@ -163,6 +165,8 @@ async def endpoints(
             need = " and ".join(repr(k) for k in wanted)
             raise UsageError(
                 f"account {ctx.name!r} needs an 'issuer' setting, or {need}",
+                account=ctx.name,
+                named=True,
                 next_step=NextStep.set_setting(ctx.name, ctx.preset.id, ("issuer",)),
             )
         meta = parse_metadata(await metadata(ctx, issuer))
@@ -171,7 +175,8 @@ async def endpoints(
         missing = [_KEYS[k] for k, v in found.items() if v is None]
         if missing:
             raise ProviderError(
-                f"{ctx.name}: the metadata of {safe_url(issuer)} names no {', '.join(missing)}",
+                f"the metadata of {safe_url(issuer)} names no {', '.join(missing)}",
+                account=ctx.name,
                 next_step=NextStep.check_setting(ctx.name, tuple(k for k, v in found.items() if v is None)),
             )
     elif extras and issuer:

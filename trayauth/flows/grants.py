@@ -78,7 +78,9 @@ async def direct_grant(ctx: FlowContext, form: Mapping[str, str], *, grant: str)
 async def refresh_grant(ctx: FlowContext, tokens: TokenSet) -> TokenSet:
     """RFC 6749 §6, rotation-aware: a new refresh token replaces the old, none keeps the old."""
     if not tokens.refresh_token:
-        raise LoginRequired(f"{ctx.name}: there is no refresh token", next_step=NextStep.log_in(ctx.name))
+        raise LoginRequired(
+            "there is no refresh token", account=ctx.name, next_step=NextStep.log_in(ctx.name)
+        )
     try:
         endpoints = await discovery.endpoints(ctx)
     except NetworkError as exc:

@@ -34,7 +34,8 @@ async def _fetch(ctx: FlowContext, url: str) -> jwt.PyJWKSet:
     resp = await ctx.http.request("GET", url, headers={"Accept": "application/json"})
     if resp.status != 200:
         raise ProviderError(
-            f"{ctx.name}: cannot read the provider's signing keys at {safe_url(url)} ({describe_error(resp)})"
+            f"cannot read the provider's signing keys at {safe_url(url)} ({describe_error(resp)})",
+            account=ctx.name,
         )
     keys = key_set(resp.json_object(), account=ctx.name)
     _keys[url] = (ctx.clock(), keys)

@@ -42,7 +42,9 @@ async def login(ctx: FlowContext) -> TokenSet:
     problem = bearer_token_problem(token)
     if problem is not None:
         raise UsageError(
-            f"{ctx.name}: this token cannot be used: {problem}", next_step=NextStep.of(StepKind.PASTE_ALONE)
+            f"this token cannot be used: {problem}",
+            account=ctx.name,
+            next_step=NextStep.of(StepKind.PASTE_ALONE),
         )
     verify = _options(ctx).verify
     if verify is not None:
@@ -56,16 +58,20 @@ async def login(ctx: FlowContext) -> TokenSet:
         )
         if resp.status in (401, 403):
             raise CredentialsRejected(
-                f"{ctx.name}: the provider rejected this key ({describe_error(resp, [token])})",
+                f"the provider rejected this key ({describe_error(resp, [token])})",
+                account=ctx.name,
                 next_step=NextStep.of(StepKind.PASTE_AGAIN),
             )
         if not 200 <= resp.status < 300:
-            raise ProviderError(f"{ctx.name}: checking the key failed ({describe_error(resp, [token])})")
+            raise ProviderError(
+                f"checking the key failed ({describe_error(resp, [token])})", account=ctx.name
+            )
     now = ctx.clock()
     expires_at = token_expiry(token)
     if expires_at is not None and expires_at <= now:
         raise CredentialsRejected(
-            f"{ctx.name}: this token has already expired (its exp claim is in the past)",
+            "this token has already expired (its exp claim is in the past)",
+            account=ctx.name,
             next_step=NextStep.of(StepKind.PASTE_NEW),
         )
     return TokenSet(access_token=token, expires_at=expires_at, obtained_at=now)

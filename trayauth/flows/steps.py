@@ -102,16 +102,18 @@ def _fail(ctx: FlowContext, resp: HttpResponse, secrets: list[str], *, refreshin
     )
     if refreshing and (rejected or resp.status == 400):
         return LoginRequired(
-            f"{ctx.name}: the provider refused to renew the session ({detail})",
+            f"the provider refused to renew the session ({detail})",
+            account=ctx.name,
             next_step=NextStep.log_in(ctx.name),
         )
     if rejected:
         what = "password" if ctx.preset.field("password") else "credentials"
         return CredentialsRejected(
-            f"{ctx.name}: wrong {what} or username ({detail})",
+            f"wrong {what} or username ({detail})",
+            account=ctx.name,
             next_step=NextStep.log_in(ctx.name, check=("username", what)),
         )
-    return ProviderError(f"{ctx.name}: {safe_url(resp.url)} failed ({detail})")
+    return ProviderError(f"{safe_url(resp.url)} failed ({detail})", account=ctx.name)
 
 
 async def _run(
@@ -129,7 +131,7 @@ async def _run(
             for name, path in step.capture.items():
                 value = lookup(document, path)
                 if not isinstance(value, str | int) or value == "":
-                    raise ProviderError(f"{ctx.name}: {safe_url(resp.url)} answered without {name}")
+                    raise ProviderError(f"{safe_url(resp.url)} answered without {name}", account=ctx.name)
                 variables[str(name)] = str(value)
                 secrets.append(str(value))
     mapping = dict(DEFAULT_RESPONSE)
@@ -156,7 +158,9 @@ async def refresh(ctx: FlowContext, tokens: TokenSet) -> TokenSet:
     if step is None:
         raise PresetError(f"preset {ctx.preset.id!r} renews by refresh but has no [options.refresh]")
     if not tokens.refresh_token:
-        raise LoginRequired(f"{ctx.name}: there is no refresh token", next_step=NextStep.log_in(ctx.name))
+        raise LoginRequired(
+            "there is no refresh token", account=ctx.name, next_step=NextStep.log_in(ctx.name)
+        )
     variables = _variables(ctx)
     variables["refresh_token"] = tokens.refresh_token
     new = await _run(ctx, [step], variables, refreshing=True)

@@ -315,7 +315,11 @@ def upstream_of(account: str) -> str:
         (f.default for f in preset.fields if f.key == "base_url" and f.default), ""
     )
     if not base:
-        raise UsageError(f"{account} has no base_url; the proxy forwards only to the account's base_url")
+        raise UsageError(
+            f"{account} has no base_url; the proxy forwards only to the account's base_url",
+            account=account,
+            named=True,
+        )
     check_url(base)
     parts = urlsplit(base)
     return f"{parts.scheme}://{parts.netloc}{parts.path}"

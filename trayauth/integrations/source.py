@@ -85,7 +85,7 @@ def grant_of(answer: Answer, name: str) -> Grant:
     if answer.warning:
         from trayauth.cli.wording import renewal_warning_of
 
-        warning = renewal_warning_of(name, answer.warning, answer.warning_next, expired=answer.expired)
+        warning = renewal_warning_of(answer.warning, answer.warning_next, expired=answer.expired)
     return Grant(answer.token, answer.token_type, answer.expires_at, warning)
 
 
@@ -118,7 +118,7 @@ def direct(name: str, renew: str | None = None) -> Grant:
 
     warning = None
     if view.error:
-        warning = renewal_warning_of(name, view.error, view.next_step, expired=view.state is State.EXPIRED)
+        warning = renewal_warning_of(view.error, view.next_step, expired=view.state is State.EXPIRED)
     return Grant(tokens.access_token, tokens.token_type, tokens.expires_at, warning)
 
 
@@ -132,6 +132,8 @@ def refuse_if_asking(root: Path, name: str) -> None:
 
         raise ConsentDenied(
             f"{name} asks before handing out its token, and only the tray can ask",
+            account=name,
+            named=True,
             next_step=NextStep.of(StepKind.START_TRAY),
         )
 

@@ -160,7 +160,7 @@ class LoopbackRedirect(Generic[T]):
 
     def cancel(self) -> None:
         if not self._claimed:
-            self._settle(LoginCancelled(f"{self.account}: sign-in cancelled"))
+            self._settle(LoginCancelled("sign-in cancelled", account=self.account))
 
     async def wait(self, timeout: float) -> T:
         if self._future is None:
@@ -170,7 +170,7 @@ class LoopbackRedirect(Generic[T]):
         except TimeoutError:
             self._claimed = True
             raise LoginTimeout(
-                f"{self.account}: no answer from the browser within {span(timeout)}"
+                f"no answer from the browser within {span(timeout)}", account=self.account
             ) from None
 
     async def close(self) -> None:
@@ -329,7 +329,7 @@ async def sign_in(
     asker = ctx.asker
     if asker is None:
         raise LoginRequired(
-            f"{ctx.name}: signing in needs the browser", next_step=NextStep.log_in(ctx.name)
+            "signing in needs the browser", account=ctx.name, next_step=NextStep.log_in(ctx.name)
         )
     async with LoopbackRedirect(validate, account=ctx.name) as redirect:
         url = authorize_url(redirect.redirect_uri)

@@ -32,7 +32,9 @@ def key_set(document: Mapping[str, Any], *, account: str) -> jwt.PyJWKSet:
     try:
         return jwt.PyJWKSet.from_dict(dict(document))
     except (jwt.PyJWTError, ValueError, TypeError, KeyError) as exc:
-        raise ProviderError(f"{account}: the provider's signing keys (JWKS) are unusable ({exc})") from None
+        raise ProviderError(
+            f"the provider's signing keys (JWKS) are unusable ({exc})", account=account
+        ) from None
 
 
 def algorithm(token: str) -> str | None:
@@ -48,7 +50,7 @@ def _header(token: str, account: str) -> dict[str, Any]:
     try:
         return jwt.get_unverified_header(token)
     except jwt.PyJWTError:
-        raise ProviderError(f"{account}: the provider's ID token is not a JWT") from None
+        raise ProviderError("the provider's ID token is not a JWT", account=account) from None
 
 
 def verify_id_token(
@@ -84,7 +86,7 @@ def verify_id_token(
             )
     else:
         raise ProviderError(
-            f"{account}: the provider's ID token is signed with {str(alg)[:20]!r}, not a public key"
+            f"the provider's ID token is signed with {str(alg)[:20]!r}, not a public key", account=account
         )
     claims: dict[str, Any] | None = None
     for key in candidates:
@@ -106,28 +108,33 @@ def verify_id_token(
             continue
         except jwt.ExpiredSignatureError:
             raise ProviderError(
-                f"{account}: the provider's ID token has expired; check this computer's clock"
+                "the provider's ID token has expired; check this computer's clock", account=account
             ) from None
         except jwt.InvalidAudienceError:
             raise ProviderError(
-                f"{account}: the provider's ID token is for another client, not {client_id}"
+                f"the provider's ID token is for another client, not {client_id}", account=account
             ) from None
         except jwt.PyJWTError as exc:
-            raise ProviderError(f"{account}: the provider's ID token is invalid ({exc})") from None
+            raise ProviderError(f"the provider's ID token is invalid ({exc})", account=account) from None
     if claims is None:
-        raise ProviderError(f"{account}: the provider's ID token signature does not verify")
+        raise ProviderError("the provider's ID token signature does not verify", account=account)
     accepted = {i.rstrip("/") for i in (issuer, *aliases)}
     if str(claims.get("iss", "")).rstrip("/") not in accepted:
         raise ProviderError(
-            f"{account}: the ID token was issued by {str(claims.get('iss'))[:80]!r}, not the account's issuer"
+            f"the ID token was issued by {str(claims.get('iss'))[:80]!r}, not the account's issuer",
+            account=account,
         )
     aud = claims.get("aud")
     if isinstance(aud, list) and len(aud) > 1 and claims.get("azp") != client_id:
-        raise ProviderError(f"{account}: the ID token has several audiences and names another party (azp)")
+        raise ProviderError(
+            "the ID token has several audiences and names another party (azp)", account=account
+        )
     if nonce is not None and claims.get("nonce") != nonce:
-        raise ProviderError(f"{account}: the ID token's nonce does not match this sign-in")
+        raise ProviderError("the ID token's nonce does not match this sign-in", account=account)
     exp = claims.get("exp")
     if not isinstance(exp, int | float) or exp + LEEWAY <= now:
-        raise ProviderError(f"{account}: the provider's ID token has expired; check this computer's clock")
+        raise ProviderError(
+            "the provider's ID token has expired; check this computer's clock", account=account
+        )
     json.dumps(claims)  # claims must be plain JSON (they may be shown by 'inspect')
     return claims

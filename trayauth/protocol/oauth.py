@@ -200,17 +200,18 @@ def parse_callback(
         detail = _clean(params.get("error_description", [""])[0], 200)
         said = f"{code}: {detail}" if detail else code
         if code == "access_denied":
-            raise LoginCancelled(f"{account}: sign-in was refused in the browser ({said})")
+            raise LoginCancelled(f"sign-in was refused in the browser ({said})", account=account)
         if code == "invalid_scope":
             raise UsageError(
-                f"{account}: the provider refused the requested scopes ({said})",
+                f"the provider refused the requested scopes ({said})",
+                account=account,
                 next_step=NextStep.check_setting(account, ("scopes",)),
             )
-        raise ProviderError(f"{account}: the provider answered the sign-in with an error ({said})")
+        raise ProviderError(f"the provider answered the sign-in with an error ({said})", account=account)
     check_iss(params.get("iss", []), issuer=issuer, required=iss_required, account=account)
     codes = params.get("code", [])
     if len(codes) != 1 or not codes[0]:
-        raise ProviderError(f"{account}: the provider's redirect carried no authorization code")
+        raise ProviderError("the provider's redirect carried no authorization code", account=account)
     return codes[0]
 
 
@@ -223,12 +224,14 @@ def check_iss(values: Sequence[str], *, issuer: str | None, required: bool, acco
     if not values:
         if required:
             raise ProviderError(
-                f"{account}: the sign-in answer lacks the issuer (iss) "
-                f"that {safe_url(issuer)} promises to send"
+                f"the sign-in answer lacks the issuer (iss) that {safe_url(issuer)} promises to send",
+                account=account,
             )
         return
     if len(values) != 1 or values[0].rstrip("/") != issuer.rstrip("/"):
-        raise ProviderError(f"{account}: the sign-in answer came from another issuer than {safe_url(issuer)}")
+        raise ProviderError(
+            f"the sign-in answer came from another issuer than {safe_url(issuer)}", account=account
+        )
 
 
 # ---- client authentication -------------------------------------------------------------------
@@ -320,17 +323,21 @@ def token_error(
         )
     if code in ("invalid_client", "unauthorized_client") or (code is None and resp.status == 401):
         return CredentialsRejected(
-            f"{account}: the provider rejected the client id or client secret ({detail})",
+            f"the provider rejected the client id or client secret ({detail})",
+            account=account,
             next_step=NextStep.log_in(account, check=("client_id", "client_secret")),
         )
     if code == "invalid_scope":
         return UsageError(
-            f"{account}: the provider refused the requested scopes ({detail})",
+            f"the provider refused the requested scopes ({detail})",
+            account=account,
             next_step=NextStep.check_setting(account, ("scopes",)),
         )
     if code == "unsupported_grant_type":
-        return ProviderError(f"{account}: the provider does not offer this kind of sign-in here ({detail})")
-    return ProviderError(f"{account}: the token request to {safe_url(resp.url)} failed ({detail})")
+        return ProviderError(
+            f"the provider does not offer this kind of sign-in here ({detail})", account=account
+        )
+    return ProviderError(f"the token request to {safe_url(resp.url)} failed ({detail})", account=account)
 
 
 def _extras(document: Mapping[str, Any]) -> dict[str, Any]:

@@ -88,6 +88,7 @@ class AccountService:
         except TrayauthError as exc:
             provider, interactive, renewable, sign_in_by = account.preset, False, False, None
             pasted = False
+            exc.about(account.name)  # shown as this account's error: it names it
             entry = replace(entry, last_error=exc.message, last_step=exc.next_step)
         unsaved = self.renewal.unsaved_error(account.name)
         if unsaved is not None:
@@ -142,7 +143,9 @@ class AccountService:
         self.account(name)
         tokens = self.store.vault.entry(name).tokens
         if tokens is None:
-            raise LoginRequired(f"{name} is not logged in", next_step=NextStep.log_in(name))
+            raise LoginRequired(
+                f"{name} is not logged in", account=name, named=True, next_step=NextStep.log_in(name)
+            )
         return inspect_token(tokens)
 
     # ---- configuration --------------------------------------------------------------------

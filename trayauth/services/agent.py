@@ -334,11 +334,8 @@ class AgentServer:
                     tokens = await self.broker.refresh(name)
             view = self.broker.view(name)
         except TrayauthError as exc:
-            text = exc.message
-            label = name if name.isprintable() else repr(name)  # the error stays one line
-            if label not in text:
-                text = f"{label}: {text}"
-            reply: dict[str, Any] = {"ok": False, "error": text, "exit_code": exc.exit_code}
+            exc.about(name if name.isprintable() else repr(name))  # the error stays one line
+            reply: dict[str, Any] = {"ok": False, "error": exc.message, "exit_code": exc.exit_code}
             if exc.next_step is not None:
                 reply["next"] = exc.next_step.to_dict()  # the CLI words it as a command
             return reply

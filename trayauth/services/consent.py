@@ -46,7 +46,8 @@ class ConsentGate:
         if decision is Decision.DENY:
             self.record(account, requester, "denied", "asked")
             raise ConsentDenied(
-                f"{account}: you denied {_who(requester)} this token in the tray",
+                f"you denied {_who(requester)} this token in the tray",
+                account=account,
                 next_step=NextStep.of(StepKind.ALLOW_IN_TRAY, account=account),
             )
         if decision is Decision.ALWAYS:
@@ -60,6 +61,8 @@ class ConsentGate:
             self.record(account, requester, "denied", "nobody to ask")
             raise ConsentDenied(
                 f"{account} asks before handing out its token, and this tray has no window to ask in",
+                account=account,
+                named=True,
                 next_step=NextStep.of(StepKind.CONSENT_NEEDS_DESKTOP, account=account),
             )
         # One dialog for a program's burst of requests (a script calling `trayauth token` in a
@@ -90,7 +93,8 @@ class ConsentGate:
                 future.set_result(Decision.DENY)
             self.record(account, requester, "timed_out", "asked")
             raise ConsentDenied(
-                f"{account}: nobody answered the tray's question in {int(self.timeout)} s",
+                f"nobody answered the tray's question in {int(self.timeout)} s",
+                account=account,
                 next_step=NextStep.of(StepKind.ANSWER_IN_TRAY, account=account),
             ) from None
 

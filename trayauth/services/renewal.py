@@ -192,6 +192,7 @@ class RenewalService:
                 self.events.publish(AccountEvent.failure(EventKind.LOGIN_NEEDED, name, exc))
                 raise
             except TrayauthError as exc:
+                exc.about(name)  # recorded and shown on this account: it names it
                 await self._record_error(name, exc.message, exc.next_step)
                 still_valid = tokens is not None and (tokens.expires_at is None or tokens.expires_at > now)
                 kind = EventKind.LOGIN_NEEDED if isinstance(exc, LoginRequired) else EventKind.RENEW_FAILED
@@ -205,11 +206,13 @@ class RenewalService:
             left = None if new.expires_at is None else new.expires_at - self.clock()
             if left is not None and needs_renewal(new, self.clock()):
                 # Renewing again at once would get the same answer: say so; the scheduler backs off.
-                message = (
-                    f"{name}: the provider's new token is already due for renewal "
-                    f"({'expired' if left <= 0 else f'{int(left)} s left'} on arrival)"
+                due = TrayauthError(
+                    "the provider's new token is already due for renewal "
+                    f"({'expired' if left <= 0 else f'{int(left)} s left'} on arrival)",
+                    account=name,
+                    next_step=NextStep.of(StepKind.CHECK_CLOCK),
                 )
-                step = NextStep.of(StepKind.CHECK_CLOCK)
+                message, step = due.message, due.next_step
                 await self._record_error(name, message, step)
                 self.events.publish(AccountEvent(EventKind.RENEW_FAILED, name, message, step))
                 return new
@@ -228,7 +231,8 @@ class RenewalService:
         spent = entry.refresh_in_flight and rotating
         if spent and (not can_relogin or preset.interactive):
             raise LoginRequired(
-                f"{name}: the last renewal was interrupted and its refresh token may be spent",
+                "the last renewal was interrupted and its refresh token may be spent",
+                account=name,
                 next_step=NextStep.log_in(name),
             )
         if preset.renew == "refresh" and tokens is not None and tokens.refresh_token and not spent:
@@ -241,16 +245,19 @@ class RenewalService:
         if still_valid and preset.renew == "none" and tokens is not None:
             return tokens
         if tokens is None:
-            raise LoginRequired(f"{name} is not logged in", next_step=NextStep.log_in(name))
+            raise LoginRequired(
+                f"{name} is not logged in", account=name, named=True, next_step=NextStep.log_in(name)
+            )
         expired = tokens.expires_at is not None and tokens.expires_at <= self.clock()
         if preset.pasted:
             raise LoginRequired(
-                f"{name}: the pasted token {'expired' if expired else 'is about to expire'} "
-                "and cannot renew itself",
+                f"the pasted token {'expired' if expired else 'is about to expire'} and cannot renew itself",
+                account=name,
                 next_step=NextStep.paste_new(name),
             )
         raise LoginRequired(
-            f"{name}: the token {'expired' if expired else 'is about to expire'} and cannot renew itself",
+            f"the token {'expired' if expired else 'is about to expire'} and cannot renew itself",
+            account=name,
             next_step=NextStep.log_in(name),
         )
 
@@ -280,7 +287,9 @@ class RenewalService:
             raise
         except CredentialsRejected as exc:
             await self._update(name, transitions.refresh_token_dead)
-            raise LoginRequired(exc.message, next_step=NextStep.log_in(name)) from None
+            raise LoginRequired(
+                exc.detail, account=exc.account or name, next_step=NextStep.log_in(name)
+            ) from None
         except LoginRequired:
             await self._update(name, transitions.refresh_token_dead)
             raise
@@ -299,8 +308,9 @@ class RenewalService:
             if not rotating:
                 raise
             raise LoginRequired(
-                f"{name}: the provider renewed the session but the new tokens could not be saved "
-                f"({exc.message}); the old refresh token is spent",
+                f"the provider renewed the session but the new tokens could not be saved "
+                f"({exc.detail}); the old refresh token is spent",
+                account=name,
                 next_step=NextStep.log_in(name),
             ) from None
         faultpoints.reached("refresh:stored")

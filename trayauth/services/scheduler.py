@@ -185,6 +185,7 @@ class RenewalScheduler:
             # Nothing more to try in the background: the user has been told (login_needed).
             self._failures[name] = _Failure(1, float("inf"))
         except TrayauthError as exc:
+            exc.about(name)  # shown on the account: it names it
             self._back_off(name)
             # Shown on the account even when it failed before the broker could record it (the
             # account lock on a read-only folder); a later recorded failure or success replaces it.
@@ -194,7 +195,7 @@ class RenewalScheduler:
             # Anything else (an OSError the storage layer did not expect, a bug) waits like any
             # failure: retrying at once would spin the CPU and flood the log.
             self._back_off(name)
-            problem = _problem(exc)
+            problem = _problem(exc).about(name)
             self.broker.note_error(name, problem.message, problem.next_step)
             self._say(name, problem.message)
         else:

@@ -69,6 +69,8 @@ def renewed(name: str, tokens: TokenSet, *, now: float, session: str | None) -> 
         if entry.tokens is None or entry.session != session:
             raise SessionEnded(
                 f"{name} was logged out or removed while it renewed; the new token was dropped",
+                account=name,
+                named=True,
                 next_step=NextStep.log_in(name),
             )
         return replace(

@@ -67,7 +67,7 @@ def account_name_problem(name: object) -> str | None:
 def validate_account_name(name: str) -> str:
     problem = account_name_problem(name)
     if problem:
-        raise UsageError(f"invalid account name {name!r}: {problem}")
+        raise UsageError(f"invalid account name {name!r}: {problem}", account=name, named=True)
     return name
 
 
@@ -246,10 +246,10 @@ def _checked_settings(name: str, settings: Mapping[str, str]) -> dict[str, str]:
             continue
         if isinstance(key, str) and looks_secret(key):
             raise UsageError(
-                f"{name}: {problem}",
+                problem, account=name,
                 next_step=NextStep.of(StepKind.SECRET_AT_LOGIN, account=name),
             )
-        raise UsageError(f"{name}: {problem}")
+        raise UsageError(problem, account=name)
     return dict(settings)
 
 
@@ -286,7 +286,9 @@ class ConfigStore:
 
         def change(config: Config) -> Config:
             if account.name in config.accounts:
-                raise AccountExists(f"an account named {account.name!r} already exists")
+                raise AccountExists(
+                    f"an account named {account.name!r} already exists", account=account.name, named=True
+                )
             return replace(config, accounts={**config.accounts, account.name: account})
 
         self._mutate(change)
@@ -360,6 +362,9 @@ def _not_found(name: str, config: Config) -> AccountNotFound:
     close = difflib.get_close_matches(name, list(config.accounts), n=1)
     if close:
         return AccountNotFound(
-            f"no account named {name!r}", next_step=NextStep.of(StepKind.PICK_ACCOUNT, account=close[0])
+            f"no account named {name!r}",
+            account=name,
+            named=True,
+            next_step=NextStep.of(StepKind.PICK_ACCOUNT, account=close[0]),
         )
-    return AccountNotFound(f"no account named {name!r}")
+    return AccountNotFound(f"no account named {name!r}", account=name, named=True)

@@ -85,7 +85,10 @@ class AccountLock:
 
     def _busy(self) -> TrayauthError:
         return TrayauthError(
-            f"another trayauth process is renewing {self.name}", next_step=NextStep.of(StepKind.RETRY)
+            f"another trayauth process is renewing {self.name}",
+            account=self.name,
+            named=True,
+            next_step=NextStep.of(StepKind.RETRY),
         )
 
     def __enter__(self) -> AccountLock:

@@ -161,8 +161,7 @@ async def log_in(
             else:
                 await broker.login(item.name, item.secrets)
         except TrayauthError as exc:
-            said = wording.text(exc)
-            problems.append(said if item.name in said else f"{item.name}: {said}")
+            problems.append(wording.text(exc.about(item.name)))
     return problems
 
 
