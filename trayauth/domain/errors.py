@@ -50,6 +50,10 @@ class TrayauthError(Exception):
         self.account = account  # the account this is about, when it is about one
         self._named = named  # the detail names the account in its own words
         self._next_step = next_step
+        # The provider accepted the request (a success answer arrived) but what it answered could
+        # not be used: whatever the request spent (a rotating refresh token) is spent. Set by
+        # the code that read the answer (trayauth.net.http.reading), for the renewal to judge.
+        self.accepted = False
 
     @property
     def message(self) -> str:

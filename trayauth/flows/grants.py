@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from trayauth.domain.errors import LoginRequired, NetworkError
 from trayauth.domain.steps import NextStep
 from trayauth.flows import discovery, idtoken
+from trayauth.net.http import reading
 from trayauth.protocol.oauth import ClientAuth, auth_method, choose_scopes, parse_token_response
 
 if TYPE_CHECKING:
@@ -33,14 +34,15 @@ async def request_token(
     body, headers = client.apply({**params, **form})
     headers["Accept"] = "application/json"
     resp = await ctx.http.request("POST", url, data=body, headers=headers, secrets=hidden)
-    return parse_token_response(
-        resp,
-        account=ctx.name,
-        grant=grant,
-        now=ctx.clock(),
-        requested_scopes=requested_scopes,
-        secrets=hidden,
-    )
+    with reading(resp):
+        return parse_token_response(
+            resp,
+            account=ctx.name,
+            grant=grant,
+            now=ctx.clock(),
+            requested_scopes=requested_scopes,
+            secrets=hidden,
+        )
 
 
 def scopes_for(ctx: FlowContext, supported: Sequence[str] | None = None) -> tuple[str, ...]:

@@ -71,9 +71,7 @@ async def revoke_within(
 ) -> RevocationResult:
     """``flow.revoke`` bounded by ``deadline`` seconds, one attempt per request (no Retry-After
     waits), and never an exception: a logout always completes and says what happened."""
-    http = ctx.http.session()
-    http.max_attempts = 1
-    ctx.http = http
+    ctx.http = ctx.http.with_attempts(1)
     try:
         # wait_for, not asyncio.timeout: the tray's qasync loop runs callbacks outside a task.
         return await asyncio.wait_for(flow.revoke(ctx, tokens), deadline)

@@ -30,7 +30,7 @@ from trayauth.domain.options import StepRequest, StepsOptions
 from trayauth.domain.steps import NextStep
 from trayauth.flows import revocation
 from trayauth.flows.base import FlowContext
-from trayauth.net.http import HttpResponse, describe_error, safe_url
+from trayauth.net.http import HttpResponse, describe_error, reading, safe_url
 from trayauth.protocol.oauth import error_code
 from trayauth.protocol.responses import DEFAULT_RESPONSE, lookup, token_from_response
 from trayauth.protocol.revocation import RevocationResult
@@ -124,25 +124,27 @@ async def _run(
     document: dict[str, Any] = {}
     for index, step in enumerate(steps):
         resp = await _send(ctx, step, variables, secrets)
-        if not 200 <= resp.status < 300:
+        if not resp.ok:
             raise _fail(ctx, resp, secrets, refreshing=refreshing)
-        document = resp.json_object()
-        if index < len(steps) - 1:
+        with reading(resp):
+            document = resp.json_object()
+            if index == len(steps) - 1:
+                mapping = {**DEFAULT_RESPONSE, **options.response}
+                return token_from_response(
+                    document,
+                    mapping,
+                    now=ctx.clock(),
+                    where="the provider",
+                    account=ctx.name,
+                    trust_token_claims=options.trust_token_claims,
+                )
             for name, path in step.capture.items():
                 value = lookup(document, path)
                 if not isinstance(value, str | int) or value == "":
                     raise ProviderError(f"{safe_url(resp.url)} answered without {name}", account=ctx.name)
                 variables[str(name)] = str(value)
                 secrets.append(str(value))
-    mapping = dict(DEFAULT_RESPONSE)
-    mapping.update(options.response)
-    return token_from_response(
-        document,
-        mapping,
-        now=ctx.clock(),
-        where=f"{ctx.name}: the provider",
-        trust_token_claims=options.trust_token_claims,
-    )
+    raise PresetError(f"preset {ctx.preset.id!r} declares no request")
 
 
 async def login(ctx: FlowContext) -> TokenSet:

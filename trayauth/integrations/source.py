@@ -39,13 +39,14 @@ class Grant:
         return f"Grant(token_type={self.token_type!r}, expires_at={self.expires_at!r})"
 
 
-def agent_error(message: str, exit_code: int) -> Exception:
+def agent_error(message: str, exit_code: int, account: str | None = None) -> Exception:
     """The tray refused (or ``$TRAYAUTH_AGENT`` does not answer): a TrayauthError carrying the
     tray's exit code. Built here, on the failure path, so that the success path never imports
-    the error classes."""
+    the error classes. ``account``: the tray's line is about this account and names it already
+    (the tray attaches the account to every error it sends)."""
     from trayauth.domain.errors import TrayauthError
 
-    error = TrayauthError(message)
+    error = TrayauthError(message, account=account, named=account is not None)
     error.exit_code = exit_code
     return error
 
@@ -80,7 +81,7 @@ def grant_of(answer: Answer, name: str) -> Grant:
         from trayauth.cli.wording import line_from_wire  # the error path only: the token path stays light
 
         error = line_from_wire(answer.error or "the tray could not give a token", answer.next)
-        raise agent_error(error, answer.exit_code or 1)
+        raise agent_error(error, answer.exit_code or 1, account=name)
     warning = None
     if answer.warning:
         from trayauth.cli.wording import renewal_warning_of

@@ -8,6 +8,7 @@ easy to forget in one flow out of ten. Flows call ``HttpPolicy.request`` and nev
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import email.utils
 import ipaddress
@@ -15,7 +16,7 @@ import json as jsonlib
 import random
 import socket
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,7 +24,14 @@ from urllib.parse import urlsplit
 import httpx
 
 from trayauth import __version__, faultpoints
-from trayauth.domain.errors import InsecureURL, NetworkError, ProviderError, RateLimited, UsageError
+from trayauth.domain.errors import (
+    InsecureURL,
+    NetworkError,
+    ProviderError,
+    RateLimited,
+    TrayauthError,
+    UsageError,
+)
 from trayauth.domain.steps import NextStep, StepKind
 
 CONNECT_TIMEOUT = 10.0
@@ -163,6 +171,11 @@ class HttpResponse:
     url: str
 
     @property
+    def ok(self) -> bool:
+        """A success status: the provider accepted the request."""
+        return 200 <= self.status < 300
+
+    @property
     def content_type(self) -> str:
         return self.headers.get("content-type", "").split(";")[0].strip().lower()
 
@@ -226,6 +239,20 @@ def describe_error(resp: HttpResponse, secrets: Iterable[str] = ()) -> str:
     return redact(f"HTTP {resp.status}: {detail}", secrets)
 
 
+@contextlib.contextmanager
+def reading(resp: HttpResponse) -> Iterator[None]:
+    """Around the code that makes sense of ``resp``: an error raised there about a success answer
+    says so (``accepted``), so the caller can tell "the provider refused" (a rotating refresh
+    token is still good) from "it accepted, and its answer was unusable" (the token is spent).
+    The outcome travels with the error of this one exchange, never through the shared policy."""
+    try:
+        yield
+    except TrayauthError as exc:
+        if resp.ok:
+            exc.accepted = True
+        raise
+
+
 class HttpPolicy:
     """One shared ``httpx.AsyncClient`` plus the rules. ``sleep`` and ``rand`` are injectable."""
 
@@ -252,8 +279,6 @@ class HttpPolicy:
         self.max_body = max_body
         self.rand = rand
         self.clock = clock
-        # The status of the last answer whose headers arrived (see ``session``).
-        self.last_status: int | None = None
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -265,16 +290,13 @@ class HttpPolicy:
             )
         return self._client
 
-    def session(self) -> HttpPolicy:
-        """This policy for one exchange (a renewal): same client and rules, its own ``last_status``.
-
-        Lets the broker tell a refused renewal (the refresh token is still good) from a success
-        answer it could not use (cut off, too big, no token: the server may have rotated it).
-        """
+    def with_attempts(self, attempts: int) -> HttpPolicy:
+        """The same client and rules with at most ``attempts`` tries per request (a logout's
+        revocation tries once): a new policy value, sharing the client it does not own."""
         view = copy.copy(self)
         view._client = self.client
         view._own_client = False
-        view.last_status = None
+        view.max_attempts = max(1, attempts)
         return view
 
     async def aclose(self) -> None:
@@ -364,6 +386,19 @@ class HttpPolicy:
         out.setdefault("Host", parts.netloc.rsplit("@", 1)[-1])
         return parts._replace(netloc=netloc).geturl(), out
 
+    async def _read_body(self, response: httpx.Response, where: str) -> list[bytes]:
+        declared = response.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > self.max_body:
+            raise ProviderError(f"{where} sent an answer over {self.max_body} bytes")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > self.max_body:
+                raise ProviderError(f"{where} sent an answer over {self.max_body} bytes")
+            chunks.append(chunk)
+        return chunks
+
     async def _exchange(
         self,
         method: str,
@@ -391,21 +426,17 @@ class HttpPolicy:
             raise InsecureURL(f"{where} is not an http(s) URL") from None
         except httpx.HTTPError as exc:
             raise NetworkError(f"no answer from {where}: {_reason(exc, secrets)}") from None
-        self.last_status = response.status_code
         faultpoints.reached("http:headers")
+        accepted = 200 <= response.status_code < 300
         try:
-            declared = response.headers.get("content-length")
-            if declared and declared.isdigit() and int(declared) > self.max_body:
-                raise ProviderError(f"{where} sent an answer over {self.max_body} bytes")
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > self.max_body:
-                    raise ProviderError(f"{where} sent an answer over {self.max_body} bytes")
-                chunks.append(chunk)
+            chunks = await self._read_body(response, where)
         except httpx.HTTPError as exc:
-            raise NetworkError(f"the answer from {where} broke off: {_reason(exc, secrets)}") from None
+            broke = NetworkError(f"the answer from {where} broke off: {_reason(exc, secrets)}")
+            broke.accepted = accepted
+            raise broke from None
+        except ProviderError as exc:
+            exc.accepted = accepted  # a success answer too big to read: the request took effect
+            raise
         finally:
             await response.aclose()
         faultpoints.reached("http:body_read")

@@ -370,7 +370,8 @@ def parse_token_response(
         document,
         DEFAULT_RESPONSE,
         now=now,
-        where=f"{account}: {safe_url(resp.url)}",
+        where=safe_url(resp.url),
+        account=account,
         requested_scopes=tuple(requested_scopes),
     )
     token_type = "Bearer" if tokens.token_type.lower() == "bearer" else tokens.token_type

@@ -63,6 +63,7 @@ def token_from_response(
     *,
     now: float,
     where: str,
+    account: str | None = None,
     trust_token_claims: bool = True,
     requested_scopes: tuple[str, ...] = (),
 ) -> TokenSet:
@@ -73,13 +74,15 @@ def token_from_response(
     """
     access = lookup(document, mapping.get("access_token", "/access_token"))
     if not isinstance(access, str) or not access.strip():
-        raise ProviderError(f"{where} answered without an access token")
+        raise ProviderError(f"{where} answered without an access token", account=account)
     problem = bearer_token_problem(access.strip())
     if problem is not None:
-        raise ProviderError(f"{where} answered with an access token that was not stored: {problem}")
+        raise ProviderError(
+            f"{where} answered with an access token that was not stored: {problem}", account=account
+        )
     refresh = lookup(document, mapping.get("refresh_token"))
     if refresh is not None and not isinstance(refresh, str):
-        raise ProviderError(f"{where} answered with a refresh token that is not a string")
+        raise ProviderError(f"{where} answered with a refresh token that is not a string", account=account)
     expires_at = expiry_from_fields(
         now,
         expires_in=lookup(document, mapping.get("expires_in")),

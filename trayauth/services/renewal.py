@@ -277,8 +277,7 @@ class RenewalService:
             # before the refresh token is spent.
             await asyncio.to_thread(self.store.vault.begin_rotation, name)
             faultpoints.reached("refresh:marked")
-        http = self.http.session()
-        ctx = self._context(account, preset, entry.secrets, http=http)
+        ctx = self._context(account, preset, entry.secrets)
         try:
             new = await flow.refresh(ctx, tokens)
         except NetworkError as exc:
@@ -293,8 +292,8 @@ class RenewalService:
         except LoginRequired:
             await self._update(name, transitions.refresh_token_dead)
             raise
-        except TrayauthError:
-            if rotating and http.last_status is not None and 200 <= http.last_status < 300:
+        except TrayauthError as exc:
+            if rotating and exc.accepted:
                 # A success answer we could not use (cut off, not JSON, too big, no token):
                 # the server may have rotated, so the old refresh token is never sent again.
                 raise
