@@ -32,6 +32,7 @@ from trayauth.domain.model import Account, TokenSet
 from trayauth.domain.presets import PresetCatalog
 from trayauth.domain.tokens import inspect_token
 from trayauth.services.broker import Broker
+from trayauth.storage.consent import ConsentStore
 from trayauth.storage.store import Store
 from trayauth.ui.state.activity import ActivityLog
 from trayauth.ui.state.tasks import Tasks
@@ -124,7 +125,8 @@ def check_all() -> tuple[list[str], list[str]]:
         names = [f"acct-{p.id}" for p in presets] + [f"team-account-{i:02d}" for i in range(16)]
         long_key = f"key file {store.paths.root}/a/long/path/to/the/vault.key (no keyring here)"
         settings_dialog = SettingsDialog(
-            store.config,
+            store.config.update_app,
+            ConsentStore(store.paths.root),
             names,
             store.config.load().app,
             key_description=long_key,

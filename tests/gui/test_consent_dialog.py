@@ -145,7 +145,7 @@ def test_settings_shows_the_consent_section(rig: Rig, qtbot: Any) -> None:
     from trayauth.ui.widgets.dialogs.settings import SettingsDialog
 
     rig.add_sentiance("work", login=False)
-    dialog = SettingsDialog(rig.broker.store.config, ["work"], AppSettings())
+    dialog = SettingsDialog(rig.broker.update_app, ConsentStore(rig.config), ["work"], AppSettings())
     qtbot.addWidget(dialog)
     box = dialog.consent.asks["work"]
     assert not box.isChecked()

@@ -15,6 +15,7 @@ from tests.support.qt import Rig, Runner, until
 from trayauth.domain.model import State
 from trayauth.domain.presets import PresetCatalog
 from trayauth.storage.config import AppSettings
+from trayauth.storage.consent import ConsentStore
 from trayauth.ui.widgets.dialogs.fields import FieldForm
 from trayauth.ui.widgets.dialogs.inspect import InspectDialog
 from trayauth.ui.widgets.dialogs.login import LoginDialog
@@ -233,7 +234,8 @@ def test_settings_are_saved_to_the_config_and_autostart_is_called(rig: Rig, tmp_
     )
     saved: list[AppSettings] = []
     dialog = SettingsDialog(
-        rig.broker.store.config,
+        rig.broker.update_app,
+        ConsentStore(rig.broker.paths.root),
         ["work", "ci"],
         AppSettings(notify_lead_seconds=90),
         autostart=fake,  # type: ignore[arg-type]

@@ -160,7 +160,7 @@ def _print_token(broker: Broker, name: str, command: str) -> int:
     from trayauth.cli.fast import format_output
     from trayauth.integrations.source import refuse_if_asking
 
-    refuse_if_asking(broker.store.paths.root, name)
+    refuse_if_asking(broker.paths.root, name)
     tokens = broker.cached_token(name)
     if tokens is None:
         tokens = _async(broker, broker.token(name))

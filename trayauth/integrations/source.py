@@ -99,7 +99,7 @@ def direct(name: str, renew: str | None = None) -> Grant:
     from trayauth.services.broker import Broker
 
     broker = Broker.open()
-    refuse_if_asking(broker.store.paths.root, name)
+    refuse_if_asking(broker.paths.root, name)
     tokens = None if renew else broker.cached_token(name)
     if tokens is None:
 

@@ -3,6 +3,7 @@
 Each service owns one thing: :class:`~trayauth.services.accounts.AccountService` the accounts
 (definitions, settings, the default, snapshots), :class:`~trayauth.services.renewal.RenewalService`
 the tokens (login, renewal with its lock scope and state machine, logout),
+:class:`~trayauth.services.app.AppService` the app's settings, folders and vault key,
 :class:`~trayauth.services.events.EventBus` who hears what happened; the scheduler and the agent
 are services of their own built on these. ``Broker`` only wires them together and forwards the
 calls the UI and the CLI make, so callers need not know which service answers.
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from trayauth.domain.presets import PresetCatalog
 from trayauth.services.accounts import AccountService, AccountView
+from trayauth.services.app import AppService
 from trayauth.services.events import EventBus
 from trayauth.services.renewal import RenewalService
 
@@ -29,7 +31,9 @@ if TYPE_CHECKING:
     from trayauth.domain.tokens import Inspection
     from trayauth.net.http import HttpPolicy
     from trayauth.protocol.revocation import RevocationResult
+    from trayauth.storage.config import AppSettings
     from trayauth.storage.keystore import KeyLocation
+    from trayauth.storage.paths import Paths
     from trayauth.storage.store import Store
 
 __all__ = ["AccountView", "Broker"]
@@ -50,6 +54,7 @@ class Broker:
         self.events = EventBus()
         self.renewal = RenewalService(store, presets, self.events, http=http, clock=clock)
         self.accounts_service = AccountService(store, presets, self.events, self.renewal, clock=clock)
+        self.app = AppService(store)
 
     @classmethod
     def open(cls, config_dir: Path | None = None, **kwargs: object) -> Broker:
@@ -68,13 +73,34 @@ class Broker:
     def publish(self, event: AccountEvent) -> None:
         self.events.publish(event)
 
+    # ---- the app ---------------------------------------------------------------------------
+
+    @property
+    def paths(self) -> Paths:
+        return self.app.paths
+
+    def app_settings(self) -> AppSettings:
+        return self.app.settings()
+
+    def update_app(self, **values: object) -> AppSettings:
+        return self.app.update_settings(**values)
+
+    def has_vault(self) -> bool:
+        return self.app.has_vault()
+
+    def key_movable(self) -> bool:
+        return self.app.key_movable()
+
+    def move_key_to_keyring(self) -> KeyLocation:
+        return self.app.move_key_to_keyring()
+
     # ---- accounts -------------------------------------------------------------------------
 
     def account(self, name: str) -> tuple[Account, Preset]:
         return self.accounts_service.account(name)
 
     def key_location(self) -> KeyLocation:
-        return self.accounts_service.key_location()
+        return self.app.key_location()
 
     def accounts(self) -> list[AccountView]:
         return self.accounts_service.accounts()

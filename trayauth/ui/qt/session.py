@@ -67,7 +67,7 @@ class TraySession:
     ) -> None:
         self.broker = broker
         self.quit_requested = asyncio.Event()
-        self.settings = AppSettingsCache(broker.store.config)
+        self.settings = AppSettingsCache(broker.app_settings)
         self.accounts = AccountList(broker, lead=self.settings.notify_lead, clock=broker.clock)
         self.tasks = Tasks(on_error=self._task_failed)
         self.clipboard = SecretClipboard(QGuiApplication.clipboard(), self.settings.clipboard_clear_seconds)
@@ -94,11 +94,11 @@ class TraySession:
         self.accounts.happened.connect(self.activity.on_event)
         self.quick: QuickAccess | None = None
         # Accounts set to "Ask before handing out" are given to a program only after the dialog.
-        consents = ConsentStore(broker.store.paths.root)
+        consents = ConsentStore(broker.paths.root)
         self.consent = ConsentGate(consents, asker=ConsentAsker())
         self.activity.add_source(lambda: handout_entries(consents.activity()))
         self.agent = AgentServer(
-            broker, broker.store.paths.runtime_dir, self.consent, on_pick=self.open_quick
+            broker, broker.paths.runtime_dir, self.consent, on_pick=self.open_quick
         )
         self.mode = ui  # "auto": the tray where there is one; "tray" or "window" to choose
         self._notes = notes
@@ -170,7 +170,7 @@ class TraySession:
         self.actions.track(key, dialog)
 
     def open_about(self) -> None:
-        paths = self.broker.store.paths
+        paths = self.broker.paths
         try:
             location = self.broker.key_location()
             key = location.description
@@ -201,7 +201,7 @@ class TraySession:
         # A tray app lives on after its last dialog closes; quitting is the session's decision.
         QGuiApplication.setQuitOnLastWindowClosed(False)
         try:
-            self.broker.store.paths.ensure_runtime_dir()
+            self.broker.paths.ensure_runtime_dir()
         except TrayauthError:
             raise  # another user's folder (UnsafeLocation): already in words
         except OSError as exc:  # a read-only config folder, a full disk
@@ -216,7 +216,7 @@ class TraySession:
         except TrayauthError as exc:
             self._key_note = wording.text(exc)
         self.accounts.reload()
-        root = self.broker.store.paths.root
+        root = self.broker.paths.root
         with contextlib.suppress(OSError):
             root.mkdir(mode=0o700, parents=True, exist_ok=True)
             self.accounts.watch(str(root))

@@ -7,14 +7,16 @@ file changes or the settings dialog saves.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from trayauth.domain.errors import TrayauthError
-from trayauth.storage.config import AppSettings, ConfigStore
+from trayauth.storage.config import AppSettings
 from trayauth.ui.state import wording
 
 
 class AppSettingsCache:
-    def __init__(self, config: ConfigStore) -> None:
-        self._config = config
+    def __init__(self, load: Callable[[], AppSettings]) -> None:
+        self._load = load  # the [app] settings as the file says now (Broker.app_settings)
         self._current: AppSettings | None = None
         self.problem: str | None = None
 
@@ -22,7 +24,7 @@ class AppSettingsCache:
     def current(self) -> AppSettings:
         if self._current is None:
             try:
-                self._current = self._config.load().app
+                self._current = self._load()
                 self.problem = None
             except TrayauthError as exc:  # a broken hand edit: keep working on defaults, say so
                 self._current = AppSettings()

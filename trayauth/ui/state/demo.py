@@ -142,8 +142,8 @@ def add_accounts(broker: Broker, demo: Demo) -> list[DemoAccount]:
             demo.problems.append(wording.text(exc))
             continue
         ready.append(item)
-    if ready and broker.store.config.load().app.default is None:
-        broker.store.config.update_app(default=ready[0].name, notify_lead_seconds=NOTIFY_LEAD)
+    if ready and broker.app_settings().default is None:
+        broker.update_app(default=ready[0].name, notify_lead_seconds=NOTIFY_LEAD)
     return ready
 
 

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QDialog, QMessageBox, QPushButton, QWidget
 
 from trayauth.domain.errors import LoginRequired, TrayauthError
 from trayauth.domain.text import custom_header, span
+from trayauth.storage.consent import ConsentStore
 from trayauth.ui.state import wording
 from trayauth.ui.state.account_actions import ActionKey
 from trayauth.ui.state.present import left_phrase
@@ -342,23 +343,21 @@ class Actions:
             return window
         from trayauth.ui.widgets.dialogs.settings import SettingsDialog
 
-        vault = self.broker.store.vault
         movable = False
         try:
-            location = self.broker.key_location()
-            where = location.description
-            movable = location.fallback and vault.vault_id() is not None
-            movable = movable and vault.keystore.keyring_available()
+            where = self.broker.key_location().description
+            movable = self.broker.key_movable()
         except TrayauthError:
             where = ""
 
         def move_key() -> str:
-            moved = vault.move_key_to_keyring().description
+            moved = self.broker.move_key_to_keyring().description
             self.settings.invalidate()
             return moved
 
         dialog = SettingsDialog(
-            self.broker.store.config,
+            self.broker.update_app,
+            ConsentStore(self.broker.paths.root),
             self.accounts.names(),
             self.settings.current,
             key_description=where,

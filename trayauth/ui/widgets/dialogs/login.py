@@ -363,7 +363,7 @@ class LoginDialog(QDialog):
             self._fail(wording.text(exc))
             return
         secrets = self.form.secrets()
-        self._had_vault = self.broker.store.vault.vault_id() is not None
+        self._had_vault = self.broker.has_vault()
         self._set_busy(name, True)
         self.task = self.tasks.spawn(self._login(name, secrets))
 

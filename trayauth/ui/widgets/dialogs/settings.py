@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from trayauth.desktop import autostart as desktop_autostart
 from trayauth.domain.errors import TrayauthError
-from trayauth.storage.config import AppSettings, ConfigStore
+from trayauth.storage.config import AppSettings
 from trayauth.storage.consent import ConsentStore
 from trayauth.ui.state import wording
 from trayauth.ui.widgets.consent import ConsentSection
@@ -40,7 +40,8 @@ HEADER_FORMATS = ("Authorization: Bearer {token}", "Bearer {token}")
 class SettingsDialog(QDialog):
     def __init__(
         self,
-        config: ConfigStore,
+        save: Callable[..., AppSettings],
+        consents: ConsentStore,
         accounts: Sequence[str],
         current: AppSettings,
         *,
@@ -54,7 +55,7 @@ class SettingsDialog(QDialog):
         self.setObjectName("settings_dialog")
         self.setWindowTitle("Settings — trayauth")
         self.setMinimumWidth(460)
-        self.config = config
+        self._save = save  # writes [app] (Broker.update_app), checking each value
         self.autostart: ModuleType = autostart if autostart is not None else desktop_autostart
         self.on_saved = on_saved
         layout = QVBoxLayout(self)
@@ -143,7 +144,7 @@ class SettingsDialog(QDialog):
                 form.addRow("", button)
                 self.move_key_button = button
         body.addLayout(form)
-        self.consent = ConsentSection(ConsentStore(config.path.parent), accounts, page)
+        self.consent = ConsentSection(consents, accounts, page)
         body.addWidget(self.consent)
         body.addStretch(1)
         layout.addWidget(self.body_scroll, 1)
@@ -208,7 +209,7 @@ class SettingsDialog(QDialog):
                     self.autostart.enable()
                 else:
                     self.autostart.disable()
-            saved = self.config.update_app(**values)
+            saved = self._save(**values)
         except (OSError, TrayauthError) as exc:
             text = wording.text(exc) if isinstance(exc, TrayauthError) else f"could not save: {exc}"
             self._say(text)
