@@ -14,6 +14,7 @@ from trayauth.domain.errors import TrayauthError
 from trayauth.domain.steps import NextStep, StepKind
 
 KEY_STORAGE_ENV = "TRAYAUTH_KEY_STORAGE"  # the default when a step names no variable
+USAGES = {"exec": "trayauth exec NAME -- COMMAND [ARG]..."}  # SHOW_USAGE's line, by command
 
 
 def _and(items: tuple[str, ...]) -> str:
@@ -134,6 +135,11 @@ def command(step: NextStep) -> str:
         return "delete the link (trayauth makes a new lock file), then retry"
     if kind is StepKind.CHECK_DISK:
         return "retry; if it persists, check the disk and the folder"
+    if kind is StepKind.SHOW_USAGE:
+        command = keys[0] if keys else ""
+        return f"usage: {USAGES[command]}" if command in USAGES else f"see 'trayauth {command} --help'"
+    if kind is StepKind.CHOOSE_ONE:
+        return f"one of {', '.join(keys)}"
     raise AssertionError(f"no CLI wording for {kind}")  # pragma: no cover - every kind is above
 
 

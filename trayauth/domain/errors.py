@@ -90,6 +90,36 @@ class UsageError(TrayauthError):
     exit_code = 2
 
 
+class BadArgument(UsageError):
+    """A command-line value an integration cannot use, met below the CLI (exec, env, git's
+    credential protocol). The structured hint says what would work: ``usage`` names the command
+    whose usage applies, ``choices`` the values accepted; the CLI words them (the integrations
+    write no CLI text). The step is built when first asked for, as a class default is."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        usage: str | None = None,
+        choices: tuple[str, ...] = (),
+        account: str | None = None,
+    ) -> None:
+        super().__init__(message, account=account)
+        self.usage = usage
+        self.choices = choices
+
+    @property
+    def next_step(self) -> NextStep | None:
+        if self._next_step is None and (self.usage or self.choices):
+            from trayauth.domain.steps import NextStep, StepKind
+
+            if self.usage:
+                self._next_step = NextStep(StepKind.SHOW_USAGE, keys=(self.usage,))
+            else:
+                self._next_step = NextStep(StepKind.CHOOSE_ONE, keys=self.choices)
+        return self._next_step
+
+
 class ConfigError(TrayauthError):
     """The config file cannot be read; it is left untouched."""
 

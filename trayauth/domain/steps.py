@@ -57,6 +57,8 @@ class StepKind(enum.StrEnum):
     FIX_OWNERSHIP = "fix_ownership"  # the config folder or its files are not ours or not writable
     REMOVE_LINK = "remove_link"  # path: a symbolic link where a lock file belongs
     CHECK_DISK = "check_disk"  # another storage failure
+    SHOW_USAGE = "show_usage"  # keys: (the command,): a command line it cannot run
+    CHOOSE_ONE = "choose_one"  # keys: the values accepted
 
 
 @dataclass(frozen=True, slots=True)

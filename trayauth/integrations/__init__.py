@@ -8,3 +8,14 @@ are imported only by the programs that use them::
     from trayauth.integrations.httpx_auth import TrayauthAuth        # httpx, sync and async
     from trayauth.integrations.requests_auth import TrayauthRequestsAuth   # pip install trayauth[requests]
 """
+
+from __future__ import annotations
+
+
+def bad_argument(message: str, *, usage: str | None = None, choices: tuple[str, ...] = ()) -> Exception:
+    """A :class:`~trayauth.domain.errors.BadArgument` with its structured hint (the CLI words it).
+    exec, kube and git-credential are on the CLI's fast path, whose success path loads no error
+    classes: this is the one place their failure path imports them."""
+    from trayauth.domain.errors import BadArgument
+
+    return BadArgument(message, usage=usage, choices=choices)

@@ -13,6 +13,7 @@ import re
 import sys
 
 from trayauth.domain.text import header_line
+from trayauth.integrations import bad_argument
 
 TYPE_CHECKING = False  # not typing's: on the CLI's fast path
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ _VAR = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 
 def check_var(var: str) -> str:
     if not _VAR.fullmatch(var):
-        raise _usage_error(f"--env {var!r} is not a variable name (letters, digits and '_')")
+        raise bad_argument(f"--env {var!r} is not a variable name (letters, digits and '_')")
     return var
 
 
@@ -38,7 +39,7 @@ def variables(token: str, var: str = DEFAULT_VAR, token_type: str = "Bearer") ->
 def run(command: Sequence[str], extra: Mapping[str, str]) -> int:
     """Run ``command`` with ``extra`` in its environment; on POSIX this does not return."""
     if not command:
-        raise _usage_error("no command given", hint="usage: trayauth exec NAME -- COMMAND [ARG]...")
+        raise bad_argument("no command given", usage="exec")
     env = {**os.environ, **extra}
     sys.stdout.flush()
     sys.stderr.flush()
@@ -73,7 +74,7 @@ def export_lines(values: Mapping[str, str], shell: str = "sh") -> str:
         return "".join(f"set -gx {k} {_fish_quote(v)}\n" for k, v in values.items())
     if shell == "powershell":
         return "".join(f"$env:{k} = {_ps_quote(v)}\n" for k, v in values.items())
-    raise _usage_error(f"unknown shell {shell!r}", hint=f"one of {', '.join(SHELLS)}")
+    raise bad_argument(f"unknown shell {shell!r}", choices=SHELLS)
 
 
 def _sh_quote(value: str) -> str:
@@ -86,10 +87,3 @@ def _fish_quote(value: str) -> str:
 
 def _ps_quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
-
-
-def _usage_error(message: str, hint: str | None = None) -> Exception:
-    """A UsageError, imported only when one is raised: these modules are on the CLI's fast path."""
-    from trayauth.domain.errors import UsageError
-
-    return UsageError(f"{message}; {hint}" if hint else message)

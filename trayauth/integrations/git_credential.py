@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import sys
 
+from trayauth.integrations import bad_argument
+
 TYPE_CHECKING = False  # not typing's: on the CLI's fast path
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
@@ -49,7 +51,7 @@ def plain_http_refused(attrs: Mapping[str, str]) -> bool:
 
 def answer_get(username: str, token: str) -> str:
     if "\n" in token or "\0" in token or "\n" in username:
-        raise _usage_error("the token cannot be passed to git (it contains a line break)")
+        raise bad_argument("the token cannot be passed to git (it contains a line break)")
     return f"username={username}\npassword={token}\n"
 
 
@@ -62,9 +64,7 @@ def helper(
 ) -> str:
     """What to print for ``action``. ``fetch(renew)`` returns (token, warning)."""
     if action not in ACTIONS:
-        raise _usage_error(
-            f"unknown git credential action {action!r}", hint="git calls it with get, store or erase"
-        )
+        raise bad_argument(f"unknown git credential action {action!r}", choices=ACTIONS)
     if action == "store":
         return ""
     if action == "erase":
@@ -82,10 +82,3 @@ def helper(
     if warning:
         print(f"trayauth: warning: {warning}", file=sys.stderr)
     return answer_get(username, token)
-
-
-def _usage_error(message: str, hint: str | None = None) -> Exception:
-    """A UsageError, imported only when one is raised: these modules are on the CLI's fast path."""
-    from trayauth.domain.errors import UsageError
-
-    return UsageError(f"{message}; {hint}" if hint else message)

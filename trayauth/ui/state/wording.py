@@ -121,6 +121,10 @@ def sentence(step: NextStep) -> str:
         return "Delete the symbolic link (trayauth makes a new lock file); trayauth will retry."
     if kind is StepKind.CHECK_DISK:
         return "Check the disk and the config folder; trayauth will retry."
+    if kind is StepKind.SHOW_USAGE:
+        return "Check how the command was called."
+    if kind is StepKind.CHOOSE_ONE:
+        return f"Use one of: {', '.join(step.keys)}." if step.keys else "Use one of the values offered."
     raise AssertionError(f"no tray wording for {kind}")  # pragma: no cover - every kind is above
 
 
