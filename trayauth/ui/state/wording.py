@@ -124,7 +124,7 @@ def sentence(step: NextStep) -> str:
     if kind is StepKind.SHOW_USAGE:
         return "Check how the command was called."
     if kind is StepKind.CHOOSE_ONE:
-        return f"Use one of: {', '.join(step.keys)}." if step.keys else "Use one of the values offered."
+        return f"Use one of: {', '.join(keys)}." if keys else "Use one of the values offered."
     raise AssertionError(f"no tray wording for {kind}")  # pragma: no cover - every kind is above
 
 
