@@ -20,6 +20,7 @@ from trayauth.ui.state.account_actions import (
     by_key,
     menu_actions,
 )
+from trayauth.ui.state.activity import ActivityLog
 from trayauth.ui.state.notifier import Note, Notifier
 from trayauth.ui.state.present import described, state_line, status_word, tooltip
 from trayauth.ui.state.quick import row
@@ -174,6 +175,17 @@ def test_a_pasted_tokens_notifications_ask_for_a_new_token() -> None:
     assert "“Paste a new token…”" in expired.text
     assert expired.actions == (("login", "Paste a new token"),)
     assert not any("log in" in f"{n.title} {n.text} {n.actions}".lower() for n in shown)
+
+
+def test_the_activity_view_says_a_pasted_token_needs_a_new_one() -> None:
+    log = ActivityLog(clock=lambda: NOW)
+    gone = "ci: the pasted token expired"
+    log.on_event(AccountEvent(EventKind.LOGIN_NEEDED, "ci", gone, NextStep.paste_new("ci")))
+    log.on_event(AccountEvent(EventKind.LOGIN_NEEDED, "work", "work: log in", NextStep.log_in("work")))
+    assert [(e.account, e.what) for e in log.entries()] == [
+        ("ci", "needs a new token pasted"),
+        ("work", "needs a new login"),
+    ]
 
 
 class _NoTimer:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from trayauth.domain.consent import ConsentDenied, ConsentQuestion, Decision, Requester
 from trayauth.domain.steps import NextStep, StepKind
+from trayauth.domain.text import span
 from trayauth.storage.consent import ConsentStore
 
 ASK_TIMEOUT = 60.0  # below the CLI's own wait for the agent (client.TOKEN_TIMEOUT)
@@ -93,7 +94,7 @@ class ConsentGate:
                 future.set_result(Decision.DENY)
             self.record(account, requester, "timed_out", "asked")
             raise ConsentDenied(
-                f"nobody answered the tray's question in {int(self.timeout)} s",
+                f"nobody answered the tray's question in {span(self.timeout)}",
                 account=account,
                 next_step=NextStep.of(StepKind.ANSWER_IN_TRAY, account=account),
             ) from None

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from trayauth.domain.events import AccountEvent
 from trayauth.storage.consent import HandOut
+from trayauth.ui.state.wording import is_pasted
 
 KEEP = 500
 
@@ -74,6 +75,8 @@ class ActivityLog:
         what = WORDS.get(str(event.kind))
         if what is None:
             return
+        if event.kind == "login_needed" and is_pasted(event.next_step):
+            what = "needs a new token pasted"  # there is nothing to log in to
         trouble = event.kind in TROUBLE
         detail = event.message if trouble else ""
         self._entries.append(Entry(self._clock(), event.account, what, detail, trouble))

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from trayauth.domain.consent import ConsentQuestion, Decision
+from trayauth.domain.text import span
 from trayauth.storage.consent import ConsentStore
 
 OUTCOMES = {"given": "given", "denied": "denied", "timed_out": "not answered", "failed": "failed"}
@@ -84,8 +85,8 @@ class ConsentDialog(QDialog):
         question.on_done(lambda _q: self._closed_elsewhere())
 
     def _update_left(self) -> None:
-        seconds = max(0, int(self.question.deadline - time.time()))
-        self.left.setText(f"Denied automatically in {seconds} s unless you answer.")
+        left = span(max(0, int(self.question.deadline - time.time())))
+        self.left.setText(f"Denied automatically in {left} unless you answer.")
 
     def _decide(self, decision: Decision) -> None:
         self.question.answer(decision)
