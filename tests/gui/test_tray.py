@@ -339,5 +339,13 @@ def test_an_expired_pasted_token_is_said_to_be_pasted_everywhere_and_offers_only
         assert isinstance(dialog, LoginDialog)
         assert dialog.windowTitle() == "Paste a new token — ci — trayauth"
         assert dialog.heading.text().startswith("Paste a new token for ci · ")
+        dialog.reject()
+        # A left click still copies the default account's header: the answer asks for a new token.
+        shown = session.notifier.shown
+        tray.icon.activated.emit(QSystemTrayIcon.ActivationReason.Trigger)
+        run(until(lambda: session.notifier.shown > shown, what="the copy's answer"))
+        answer = session.notifier.last
+        assert answer is not None and answer.title == "ci: paste a new token", answer
+        assert "paste" in answer.text.lower() and "log in" not in answer.text.lower(), answer.text
     finally:
         rig.close()
