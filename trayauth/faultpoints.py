@@ -9,6 +9,7 @@ everywhere else :func:`reached` costs one environment lookup and does nothing.
 from __future__ import annotations
 
 import os
+import signal
 
 ENV = "TRAYAUTH_TEST_KILL_AT"
 _visits: dict[str, int] = {}
@@ -28,7 +29,6 @@ def reached(point: str) -> None:
 
 
 def _die() -> None:
-    import signal
 
     kill = getattr(signal, "SIGKILL", None)
     if kill is not None:

@@ -14,16 +14,18 @@ dumpable flag, and a non-dumpable tray still accepts its user's CLI (tests/harde
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import sys
+
+if sys.platform != "win32":
+    import resource
 
 _PR_SET_DUMPABLE = 4  # <linux/prctl.h>
 
 
 def no_core_files() -> None:
     """RLIMIT_CORE (0, 0); a no-op where the platform has no such limit."""
-    try:
-        import resource
-    except ImportError:  # Windows
+    if sys.platform == "win32":  # no such limit
         return
     with contextlib.suppress(ValueError, OSError):  # a sandbox that forbids it: nothing more to do
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
@@ -34,8 +36,6 @@ def not_dumpable() -> None:
     if not sys.platform.startswith("linux"):
         return
     try:
-        import ctypes
-
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)
     except (OSError, AttributeError):

@@ -133,6 +133,10 @@ def _main(argv: Sequence[str] | None) -> int:
     args = parser.parse_args(args_list)
     from trayauth.cli.run import run
 
+    if args.command in (None, "demo"):
+        from trayauth.cli import tray  # Qt: only to start the tray
+
+        return run(args, tray.cmd_demo if args.command == "demo" else tray.cmd_tray)
     return run(args)
 
 

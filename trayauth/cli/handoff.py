@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import sys
 
+from trayauth.cli import debug_enabled, main
+from trayauth.client import token_digest
+from trayauth.integrations.source import from_agent
+
 TYPE_CHECKING = False  # not typing's: the exec/kube/git-credential fast path must not import it
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -30,14 +34,14 @@ def _warn(grant: Any) -> None:
 def get_token(name: str, renew: str | None, protect: bool = False) -> Any:
     """The tray's token, else the core's. Before the core reads the vault key, the real CLI
     process (``protect``) makes itself non-dumpable, as the argparse path does (trayauth.process)."""
-    from trayauth.integrations.source import direct, from_agent
-
     grant = from_agent(name, renew)
     if grant is not None:
         return grant
-    if protect:
-        from trayauth.process import not_dumpable
+    # No tray: the core reads the vault key. Loaded only now, so the path above stays light.
+    from trayauth.integrations.direct import direct
+    from trayauth.process import not_dumpable
 
+    if protect:
         not_dumpable()
     return direct(name, renew)
 
@@ -78,7 +82,6 @@ def kube_command(name: str, protect: bool = False) -> int:
 
 
 def git_credential_command(name: str, action: str, username: str | None, protect: bool = False) -> int:
-    from trayauth.client import token_digest
     from trayauth.integrations import git_credential as git
 
     attrs = git.parse(sys.stdin) if action in git.ACTIONS else {}
@@ -150,8 +153,6 @@ def fast(argv: Sequence[str], *, protect: bool = False) -> int | None:
 
             _err(cli_line(exc.about(name)))
             return exc.exit_code
-        from trayauth.cli import debug_enabled
-
         if debug_enabled():
             raise
         _err(f"internal error ({exc.__class__.__name__}); set TRAYAUTH_DEBUG=1 to see details")
@@ -162,8 +163,6 @@ def git_credential_main() -> int:
     """``git-credential-trayauth [git-credential] NAME ACTION``: what git runs for a helper
     configured as ``trayauth NAME`` (git prepends ``git credential-``), so the short form
     ``credential.helper "trayauth NAME"`` works as well as ``"!trayauth git-credential NAME"``."""
-    from trayauth.cli import main
-
     args = sys.argv[1:]
     if args[:1] == ["git-credential"]:
         args = args[1:]

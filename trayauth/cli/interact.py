@@ -7,6 +7,7 @@ stay out of shell history and ``ps``.
 from __future__ import annotations
 
 import asyncio
+import getpass
 import os
 import sys
 import threading
@@ -18,6 +19,9 @@ from trayauth.domain.errors import TrayauthError, UsageError
 from trayauth.domain.presets import Field, Preset
 from trayauth.domain.prompts import BrowserSignIn, DeviceCode, Question
 from trayauth.domain.text import remaining
+
+if sys.platform != "win32":
+    import termios
 
 
 def secret_fields_to_ask(preset: Preset, extra: Iterable[str]) -> list[Field]:
@@ -117,11 +121,7 @@ def read_hidden(prompt: str) -> str:
     stored cut short. Here canonical mode is off too (echo off, signals on: Ctrl-C still works)
     and the line is assembled byte by byte, of any length.
     """
-    import getpass
-
-    try:
-        import termios
-    except ImportError:  # Windows: getpass reads key by key, without a line limit
+    if sys.platform == "win32":  # no termios: getpass reads key by key, without a line limit
         return getpass.getpass(prompt, stream=sys.stderr)
     fd = sys.stdin.fileno()
     try:

@@ -3,20 +3,33 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
+import webbrowser
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from trayauth.cli import handoff
+from trayauth.cli import debug_enabled, handoff
+from trayauth.cli.fast import format_output
+from trayauth.cli.interact import CliAsker, read_secrets, secret_fields_to_ask
 from trayauth.cli.wording import line, line_of, renewal_warning_of
+from trayauth.client import request_pick, socket_path, tray_running
 from trayauth.domain.errors import TrayauthError, UsageError
+from trayauth.domain.model import Account
+from trayauth.domain.presets import PresetCatalog
 from trayauth.domain.text import time_left
+from trayauth.integrations.direct import refuse_if_asking
+from trayauth.net.http import check_url
+from trayauth.services.broker import Broker
+from trayauth.storage.paths import Paths
+from trayauth.storage.store import Store
+from trayauth.storage.trust import check_private
 
 if TYPE_CHECKING:
     from trayauth.domain.presets import Preset
-    from trayauth.services.broker import AccountView, Broker
+    from trayauth.services.broker import AccountView
 
 T = TypeVar("T")
 
@@ -35,13 +48,11 @@ def err(line: str) -> None:
 
 
 def _broker() -> Broker:
-    from trayauth.services.broker import Broker
 
     return Broker.open()
 
 
 def _async(broker: Broker, coro: Coroutine[Any, Any, T]) -> T:
-    import asyncio  # deferred: ~50 ms, and a valid cached token needs no event loop
 
     async def runner() -> T:
         try:
@@ -59,9 +70,6 @@ def _fallback_note(broker: Broker) -> None:
 
 
 def cmd_providers(args: argparse.Namespace) -> int:
-    from trayauth.domain.presets import PresetCatalog
-    from trayauth.storage.paths import Paths
-    from trayauth.storage.trust import check_private
 
     paths = Paths.default()
     check_private(paths.root, "the config folder")
@@ -101,8 +109,6 @@ def _parse_settings(pairs: list[str]) -> dict[str, str]:
 
 
 def cmd_add(args: argparse.Namespace) -> int:
-    from trayauth.domain.model import Account
-    from trayauth.net.http import check_url
 
     broker = _broker()
     preset = broker.presets.get(args.preset)
@@ -132,9 +138,6 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 
 def cmd_login(args: argparse.Namespace) -> int:
-    import webbrowser
-
-    from trayauth.cli.interact import CliAsker, read_secrets, secret_fields_to_ask
 
     broker = _broker()
     _account, preset = broker.account(args.name)
@@ -157,8 +160,6 @@ def cmd_login(args: argparse.Namespace) -> int:
 
 
 def _print_token(broker: Broker, name: str, command: str) -> int:
-    from trayauth.cli.fast import format_output
-    from trayauth.integrations.source import refuse_if_asking
 
     refuse_if_asking(broker.paths.root, name)
     tokens = broker.cached_token(name)
@@ -275,23 +276,17 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_status(_args: argparse.Namespace) -> int:
-    from trayauth.storage.paths import Paths
 
     paths = Paths.default()
     pid = None
     try:
-        from trayauth.client import tray_running
-
         pid = tray_running(paths.runtime_dir)
-    except (ImportError, OSError):
+    except OSError:
         pid = None
     print(f"tray: running (pid {pid})" if pid else "tray: not running")
     if pid:
-        from trayauth.client import socket_path
-
         print(f"agent: {socket_path(paths.runtime_dir)}  (for ssh RemoteForward; see README)")
     print(f"config: {paths.config_file}")
-    from trayauth.storage.store import Store
 
     location = Store.open(paths.root).vault.key_location()
     print(f"secrets: encrypted in {paths.vault_file}, key in {location.description}")
@@ -300,8 +295,6 @@ def cmd_status(_args: argparse.Namespace) -> int:
 
 def cmd_pick(_args: argparse.Namespace) -> int:
     """Ask the running tray to open quick access: one line and exit 1 when there is none."""
-    from trayauth.client import request_pick
-    from trayauth.storage.paths import Paths
 
     reply = request_pick(Paths.default().runtime_dir)
     if reply is None:
@@ -312,18 +305,6 @@ def cmd_pick(_args: argparse.Namespace) -> int:
         code = reply.get("exit_code")
         return code if isinstance(code, int) and not isinstance(code, bool) and code else 1
     return 0
-
-
-def cmd_tray(args: argparse.Namespace) -> int:
-    from trayauth.ui.app import main as tray_main
-
-    return int(tray_main([]))
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    from trayauth.ui.app import main_demo
-
-    return int(main_demo(["--config-dir", args.config_dir] if args.config_dir else []))
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
@@ -339,7 +320,6 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "default": cmd_default,
     "inspect": cmd_inspect,
     "status": cmd_status,
-    "demo": cmd_demo,
     "exec": handoff.cmd_exec,
     "env": handoff.cmd_env,
     "kube": handoff.cmd_kube,
@@ -349,12 +329,10 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 }
 
 
-def run(args: argparse.Namespace) -> int:
-    from trayauth.cli import debug_enabled
-
-    command = args.command
-    handler = COMMANDS.get(command) if command else cmd_tray
-    assert handler is not None
+def run(args: argparse.Namespace, handler: Callable[[argparse.Namespace], int] | None = None) -> int:
+    """Run the command (``handler``, else the one ``args`` names) and turn its failure into one
+    line. The tray's commands are given as ``handler`` by the dispatch, which alone loads Qt."""
+    handler = handler or COMMANDS[args.command]
     name = getattr(args, "name", None)
     try:
         if isinstance(name, str) and not name.isprintable():

@@ -11,6 +11,7 @@ import time
 from collections.abc import Mapping
 
 from trayauth.domain.errors import TrayauthError
+from trayauth.domain.notices import renewal_warning
 from trayauth.domain.steps import NextStep, StepKind
 
 KEY_STORAGE_ENV = "TRAYAUTH_KEY_STORAGE"  # the default when a step names no variable
@@ -157,8 +158,6 @@ def renewal_warning_of(message: str, step: object, *, expired: bool) -> str:
     direct, and the integrations); callers print it after "warning: ". ``message`` is the
     account's recorded error (it names the account); ``step`` is a NextStep, its dict (from the
     tray's socket) or None."""
-    from trayauth.domain.notices import renewal_warning
-
     worded = line_of(
         message, step if isinstance(step, NextStep) or step is None else NextStep.from_dict(step)
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from html import escape
 from typing import TYPE_CHECKING
 
 from trayauth.demo.wire import Answer, Reply, Request, html
@@ -99,7 +100,6 @@ class DeviceBook:
 
 
 def _form(user_code: str) -> str:
-    from html import escape
 
     value = escape(user_code, quote=True)
     return (

@@ -27,6 +27,7 @@ from trayauth.demo import faults, routes
 from trayauth.demo.accounts import LOOPBACK_ANY, Client
 from trayauth.demo.context import VENDORS, Context, Settings
 from trayauth.demo.dialects import DIALECTS
+from trayauth.demo.oauth import issuer
 from trayauth.demo.wire import Answer, Reply, Request, oauth_error, parse_params
 
 MAX_REQUEST_BODY = 1_048_576
@@ -300,7 +301,6 @@ class ProviderServer:
 
     def issuer_of(self, dialect: str) -> str:
         """The issuer URL of a provider dialect (``srv.issuer`` is the generic one's)."""
-        from trayauth.demo.oauth import issuer
 
         return issuer(self._ctx, DIALECTS[dialect])
 

@@ -12,6 +12,7 @@ import base64
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from html import escape
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote_plus, urlencode
 
@@ -126,7 +127,6 @@ def oauth_error(status: int, error: str, description: str, headers: dict[str, st
 
 def html(status: int, title: str, text: str = "", form: str = "") -> Reply:
     """A tiny page for the browser-facing endpoints (approval, device code entry, errors)."""
-    from html import escape
 
     page = (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title></head>"

@@ -23,6 +23,9 @@ import sys
 import sysconfig
 from collections.abc import Sequence
 from pathlib import Path
+
+if sys.platform == "win32":
+    import winreg
 from typing import Protocol
 from xml.parsers.expat import ExpatError
 
@@ -227,8 +230,6 @@ class RunKey:
         if not command:
             raise ValueError("an autostart command needs at least the program")
         if sys.platform == "win32":
-            import winreg
-
             with winreg.CreateKeyEx(winreg.HKEY_CURRENT_USER, RUN_KEY, 0, winreg.KEY_SET_VALUE) as key:
                 winreg.SetValueEx(key, APP_NAME, 0, winreg.REG_SZ, subprocess.list2cmdline(command))
             return self.location()
@@ -236,8 +237,6 @@ class RunKey:
 
     def disable(self) -> None:
         if sys.platform == "win32":
-            import winreg
-
             with (
                 contextlib.suppress(FileNotFoundError),
                 winreg.OpenKey(winreg.HKEY_CURRENT_USER, RUN_KEY, 0, winreg.KEY_SET_VALUE) as key,
@@ -246,8 +245,6 @@ class RunKey:
 
     def is_enabled(self) -> bool:
         if sys.platform == "win32":
-            import winreg
-
             try:
                 with winreg.OpenKey(winreg.HKEY_CURRENT_USER, RUN_KEY, 0, winreg.KEY_READ) as key:
                     value, _kind = winreg.QueryValueEx(key, APP_NAME)

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+import jwt
+
 from trayauth.domain.errors import ProviderError
 from trayauth.domain.model import State, TokenSet
 
@@ -117,7 +119,6 @@ def jwt_parts(token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """Header and claims of a JWT, unverified: for display and expiry only, never for trust."""
     if token.count(".") != 2:
         return None
-    import jwt  # deferred: pyjwt costs ~130 ms to import, and the fast path never needs it
 
     try:
         header = jwt.get_unverified_header(token)

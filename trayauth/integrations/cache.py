@@ -11,6 +11,7 @@ import time
 import warnings
 from collections.abc import Callable
 
+from trayauth.client import token_digest
 from trayauth.domain.text import authorization
 from trayauth.integrations.source import Grant, get_token
 
@@ -38,7 +39,6 @@ class TokenCache:
         return self._keep(self.fetch(self.account, None))
 
     def renew(self, refused: Grant) -> Grant:
-        from trayauth.client import token_digest
 
         kept = self._grant
         if kept is not None and kept.token != refused.token and self.clock() < self._fresh_until:

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import AsyncGenerator, Callable, Generator
 
+import anyio.to_thread
 import httpx
 
 from trayauth.integrations.cache import TokenCache
@@ -51,7 +52,6 @@ class TrayauthAuth(httpx.Auth):
         yield request
 
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        import anyio.to_thread
 
         # The agent call and the core both block (a socket, a file lock): off the event loop.
         grant = await anyio.to_thread.run_sync(self._locked_get)

@@ -24,6 +24,8 @@ import hmac
 import os
 import secrets
 import signal
+import socket
+import stat
 import sys
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING
@@ -32,7 +34,12 @@ from urllib.parse import urlsplit
 import h11
 import httpx
 
+from trayauth.cli.wording import line
+from trayauth.domain.errors import TrayauthError, UsageError
 from trayauth.integrations.cache import TokenCache
+from trayauth.net.http import check_url
+from trayauth.services.agent import peer_allowed
+from trayauth.services.broker import Broker
 
 if TYPE_CHECKING:
     from trayauth.integrations.source import Grant
@@ -92,11 +99,8 @@ class Proxy:
         conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEADERS)
         try:
             sock = writer.get_extra_info("socket")
-            if sock is not None and _is_unix(sock):
-                from trayauth.services.agent import peer_allowed
-
-                if not peer_allowed(sock):
-                    return
+            if sock is not None and _is_unix(sock) and not peer_allowed(sock):
+                return
             while True:
                 event = await _next_event(conn, reader)
                 if isinstance(event, h11.Request):
@@ -229,15 +233,12 @@ class Proxy:
 
 
 def _is_unix(sock: object) -> bool:
-    import socket
 
     family = getattr(socket, "AF_UNIX", None)
     return family is not None and getattr(sock, "family", None) == family
 
 
 def _line(exc: BaseException) -> str:
-    from trayauth.cli.wording import line
-    from trayauth.domain.errors import TrayauthError
 
     return line(exc) if isinstance(exc, TrayauthError) else f"internal error ({exc.__class__.__name__})"
 
@@ -306,9 +307,6 @@ async def _simple(conn: h11.Connection, writer: asyncio.StreamWriter, status: in
 
 def upstream_of(account: str) -> str:
     """The account's base_url, checked (HTTPS, or plain HTTP to loopback only)."""
-    from trayauth.domain.errors import UsageError
-    from trayauth.net.http import check_url
-    from trayauth.services.broker import Broker
 
     acct, preset = Broker.open().account(account)
     base = acct.settings.get("base_url") or next(
@@ -341,8 +339,6 @@ async def run_proxy(
         if unix_socket:
             with contextlib.suppress(FileNotFoundError):
                 if os.path.exists(unix_socket) and not _is_socket(unix_socket):
-                    from trayauth.domain.errors import UsageError
-
                     raise UsageError(f"{unix_socket} exists and is not a socket; refusing to replace it")
                 os.unlink(unix_socket)
             old = os.umask(0o177)  # the socket is 0600 from the moment it exists
@@ -368,7 +364,6 @@ async def run_proxy(
 
 
 def _is_socket(path: str) -> bool:
-    import stat
 
     return stat.S_ISSOCK(os.lstat(path).st_mode)
 

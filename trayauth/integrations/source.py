@@ -11,10 +11,12 @@ token is renewed unless someone already did, so a burst of 401s costs one renewa
 
 from __future__ import annotations
 
+import os
+
+from trayauth.client import AGENT_ENV, fetch_token
+
 TYPE_CHECKING = False  # not typing's: this is on the exec/kube/git-credential fast path
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from trayauth.client import Answer
 
 
@@ -55,10 +57,6 @@ def from_agent(name: str, renew: str | None = None) -> Grant | None:
     """The tray's answer, None when no tray runs here. Raises a TrayauthError on a refusal, and when
     ``$TRAYAUTH_AGENT`` names a socket nobody answers on (a remote shell has no vault of its own
     to fall back to: going direct would only say "no account named …")."""
-    import os
-
-    from trayauth.client import AGENT_ENV, fetch_token
-
     try:
         answer = fetch_token(name, renew)
     except OSError:
@@ -90,56 +88,11 @@ def grant_of(answer: Answer, name: str) -> Grant:
     return Grant(answer.token, answer.token_type, answer.expires_at, warning)
 
 
-def direct(name: str, renew: str | None = None) -> Grant:
-    """The core's answer, without a tray: the vault, renewing (single-flight) when due."""
-    import asyncio
-
-    from trayauth.client import token_digest
-    from trayauth.domain.model import TokenSet
-    from trayauth.services.broker import Broker
-
-    broker = Broker.open()
-    refuse_if_asking(broker.paths.root, name)
-    tokens = None if renew else broker.cached_token(name)
-    if tokens is None:
-
-        async def fetch() -> TokenSet:
-            try:
-                got = await broker.token(name)
-                if renew and token_digest(got.access_token) == renew:
-                    got = await broker.refresh(name)
-                return got
-            finally:
-                await broker.aclose()
-
-        tokens = asyncio.run(fetch())
-    view = broker.view(name)
-    from trayauth.cli.wording import renewal_warning_of
-    from trayauth.domain.model import State
-
-    warning = None
-    if view.error:
-        warning = renewal_warning_of(view.error, view.next_step, expired=view.state is State.EXPIRED)
-    return Grant(tokens.access_token, tokens.token_type, tokens.expires_at, warning)
-
-
-def refuse_if_asking(root: Path, name: str) -> None:
-    """An account set to ask first is handed out only by the tray, which can ask."""
-    from trayauth.storage.consent import ConsentStore
-
-    if ConsentStore(root).asks(name):
-        from trayauth.domain.consent import ConsentDenied
-        from trayauth.domain.steps import NextStep, StepKind
-
-        raise ConsentDenied(
-            f"{name} asks before handing out its token, and only the tray can ask",
-            account=name,
-            named=True,
-            next_step=NextStep.of(StepKind.START_TRAY),
-        )
-
-
 def get_token(name: str, renew: str | None = None) -> Grant:
     """A token for ``name``: from the tray when it runs, else from the core."""
     grant = from_agent(name, renew)
-    return grant if grant is not None else direct(name, renew)
+    if grant is not None:
+        return grant
+    from trayauth.integrations.direct import direct  # the core: only when no tray answers
+
+    return direct(name, renew)

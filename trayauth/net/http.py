@@ -19,7 +19,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, quote_plus, urlsplit
 
 import httpx
 
@@ -139,7 +139,6 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     The forms: as is, fully percent-encoded (a query value), path-encoded (``/`` kept, as in a URL
     path built from a setting) and form-encoded (``+`` for spaces).
     """
-    from urllib.parse import quote, quote_plus
 
     for secret in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
         for form in {secret, quote(secret, safe=""), quote(secret), quote_plus(secret)}:

@@ -16,6 +16,9 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
 
+from authlib.common.security import generate_token
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
+
 from trayauth.domain.errors import (
     CredentialsRejected,
     LoginCancelled,
@@ -112,8 +115,6 @@ class Pkce:
 
 
 def new_pkce() -> Pkce:
-    from authlib.common.security import generate_token
-    from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
     verifier = generate_token(64)  # 64 of [A-Za-z0-9] from SystemRandom: ~380 bits, §4.1's charset
     return Pkce(verifier, create_s256_code_challenge(verifier))

@@ -23,8 +23,10 @@ import socket
 import sys
 from typing import TYPE_CHECKING, Any
 
-from trayauth.client import MAX_MESSAGE, PROTOCOL, socket_path
+from trayauth.client import MAX_MESSAGE, PROTOCOL, socket_path, token_digest
+from trayauth.domain.errors import TrayauthError
 from trayauth.domain.model import State
+from trayauth.storage.trust import storage_error
 
 if TYPE_CHECKING:
     import asyncio
@@ -187,15 +189,11 @@ class AgentServer:
         """
         import asyncio
 
-        from trayauth.domain.errors import TrayauthError
-
         try:
             self._lock.acquire()
         except (AlreadyRunning, TrayauthError):
             raise
         except OSError as exc:  # tray.lock cannot be made: a read-only folder, a full disk
-            from trayauth.storage.trust import storage_error
-
             raise storage_error(exc, "cannot take the tray's instance lock") from None
         if not hasattr(socket, "AF_UNIX"):
             self.problem = "this platform has no local sockets; the CLI works on its own"
@@ -296,7 +294,6 @@ class AgentServer:
         refused (401): when the account still holds that token it is renewed first, so a burst of
         callers that all saw the same 401 causes one renewal.
         """
-        from trayauth.domain.errors import TrayauthError
 
         try:
             request = json.loads(line)
@@ -322,16 +319,13 @@ class AgentServer:
         how = ""
         try:
             if self.gate is not None:
-                from trayauth.domain.consent import Requester
+                from trayauth.domain.consent import Requester  # its module loads asyncio
 
                 requester = requester or Requester(pid=None, uid=None)
                 how = await self.gate.check(name, requester)
             tokens = await self.broker.token(name)
-            if isinstance(stale, str) and stale:
-                from trayauth.client import token_digest
-
-                if token_digest(tokens.access_token) == stale:
-                    tokens = await self.broker.refresh(name)
+            if isinstance(stale, str) and stale and token_digest(tokens.access_token) == stale:
+                tokens = await self.broker.refresh(name)
             view = self.broker.view(name)
         except TrayauthError as exc:
             exc.about(name if name.isprintable() else repr(name))  # the error stays one line

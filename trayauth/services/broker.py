@@ -21,6 +21,8 @@ from trayauth.services.accounts import AccountService, AccountView
 from trayauth.services.app import AppService
 from trayauth.services.events import EventBus
 from trayauth.services.renewal import RenewalService
+from trayauth.storage.store import Store
+from trayauth.storage.trust import check_private
 
 if TYPE_CHECKING:
     from trayauth.domain.events import AccountEvent
@@ -58,8 +60,6 @@ class Broker:
 
     @classmethod
     def open(cls, config_dir: Path | None = None, **kwargs: object) -> Broker:
-        from trayauth.storage.store import Store
-        from trayauth.storage.trust import check_private
 
         store = Store.open(config_dir)
         presets = PresetCatalog(store.paths.presets_dir, vet=check_private)

@@ -31,8 +31,13 @@ from trayauth.domain.model import Account, TokenSet
 from trayauth.domain.presets import Preset, PresetCatalog
 from trayauth.domain.steps import NextStep, StepKind
 from trayauth.domain.tokens import assume_expiry, needs_renewal
+from trayauth.flows import load_flow
+from trayauth.flows.base import FlowContext
+from trayauth.flows.revocation import revoke_within
+from trayauth.net.http import HttpPolicy
 from trayauth.services import transitions
 from trayauth.services.events import EventBus
+from trayauth.storage.locks import AccountLock
 from trayauth.storage.vault import VaultEntry
 
 if TYPE_CHECKING:
@@ -80,8 +85,6 @@ class RenewalService:
     @property
     def http(self) -> HttpPolicy:
         if self._http is None:
-            from trayauth.net.http import HttpPolicy  # deferred: httpx is not on the fast path
-
             self._http = HttpPolicy(clock=self.clock)
         return self._http
 
@@ -97,7 +100,6 @@ class RenewalService:
     async def locked(self, name: str) -> AsyncIterator[None]:
         """The lock scope of every write of ``name``'s tokens: this process's asyncio lock, then
         the account's cross-process file lock."""
-        from trayauth.storage.locks import AccountLock
 
         lock = self._locks.get(name)
         if lock is None:
@@ -128,7 +130,6 @@ class RenewalService:
         open_browser: Callable[[str], bool] | None = None,
         http: HttpPolicy | None = None,
     ) -> FlowContext:
-        from trayauth.flows.base import FlowContext
 
         return FlowContext(
             account=account,
@@ -168,7 +169,6 @@ class RenewalService:
         return await self._renew(name, force=True)
 
     async def _renew(self, name: str, *, force: bool) -> TokenSet:
-        from trayauth.flows import load_flow
 
         account, preset = self.account(name)
         started = self.clock()
@@ -360,7 +360,6 @@ class RenewalService:
         open_browser: Callable[[str], bool] | None = None,
     ) -> TokenSet:
         """Log in with what the user typed; on failure the old session stays as it was."""
-        from trayauth.flows import load_flow
 
         account, preset = self.account(name)
         preset.check_settings(name, account.settings)
@@ -389,8 +388,6 @@ class RenewalService:
         and one that started from this login stores nothing after); revocation (RFC 7009) then
         gets a short deadline and never raises, so a logout never hangs on an unreachable provider.
         """
-        from trayauth.flows import load_flow
-        from trayauth.flows.revocation import revoke_within
 
         account, preset = self.account(name)
         async with self.locked(name):

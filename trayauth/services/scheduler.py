@@ -22,6 +22,7 @@ from trayauth.domain.steps import NextStep
 from trayauth.domain.text import span
 from trayauth.domain.tokens import needs_renewal
 from trayauth.services.broker import AccountView, Broker
+from trayauth.storage.trust import storage_error
 
 BACKOFF_FIRST = 15.0
 BACKOFF_MAX = 600.0
@@ -228,8 +229,6 @@ def _problem(exc: BaseException) -> TrayauthError:
     if isinstance(exc, TrayauthError):
         return exc
     if isinstance(exc, OSError):
-        from trayauth.storage.trust import storage_error
-
         return storage_error(exc, "cannot save")
     return TrayauthError(f"internal error ({exc.__class__.__name__})")
 

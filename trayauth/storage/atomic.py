@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import time
 from pathlib import Path
 
 from trayauth import faultpoints
@@ -126,7 +127,6 @@ def remove_leftovers(path: Path) -> int:
         names = os.listdir(path.parent)
     except OSError:
         return 0
-    import time
 
     for name in names:
         if not name.startswith(prefix):

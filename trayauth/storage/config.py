@@ -8,16 +8,22 @@ a setting whose key looks like one is refused outright.
 
 from __future__ import annotations
 
+import difflib
 import re
+import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+import tomli_w
+
 from trayauth.domain.errors import AccountExists, AccountNotFound, ConfigError, UsageError
 from trayauth.domain.model import Account
 from trayauth.domain.steps import NextStep, StepKind
 from trayauth.domain.text import DEFAULT_HEADER_FORMAT
+from trayauth.storage import atomic
+from trayauth.storage.locks import locked_write
 
 _ACCOUNT_NAME = re.compile(r"[A-Za-z0-9_@][A-Za-z0-9._@-]{0,63}")
 _PRESET_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -111,7 +117,7 @@ def _app_field_problem(key: str, value: object) -> str | None:
     if key == "autostart":
         return None if isinstance(value, bool) else "autostart must be true or false"
     if key == "left_click":
-        return None if value in LEFT_CLICK else "left_click must be \"copy\" or \"quick\""
+        return None if value in LEFT_CLICK else 'left_click must be "copy" or "quick"'
     names = ", ".join(f.name for f in fields(AppSettings))
     return f"unknown app setting {key!r} (known: {names})"
 
@@ -136,7 +142,6 @@ def read_config_bytes(path: Path) -> bytes | None:
 
 
 def parse_config(raw: bytes, path: Path) -> Config:
-    import tomllib
 
     try:
         doc = tomllib.loads(raw.decode("utf-8"))
@@ -227,7 +232,6 @@ def _doc_from_config(config: Config) -> dict[str, Any]:
 
 
 def dump_config(config: Config) -> bytes:
-    import tomli_w
 
     return (HEADER + tomli_w.dumps(_doc_from_config(config))).encode("utf-8")
 
@@ -246,7 +250,8 @@ def _checked_settings(name: str, settings: Mapping[str, str]) -> dict[str, str]:
             continue
         if isinstance(key, str) and looks_secret(key):
             raise UsageError(
-                problem, account=name,
+                problem,
+                account=name,
                 next_step=NextStep.of(StepKind.SECRET_AT_LOGIN, account=name),
             )
         raise UsageError(problem, account=name)
@@ -342,8 +347,6 @@ class ConfigStore:
         return self._mutate(change).app
 
     def _mutate(self, change: Callable[[Config], Config]) -> Config:
-        from trayauth.storage.atomic import remove_leftovers, write_atomic
-        from trayauth.storage.trust import locked_write
 
         with locked_write(self.path.parent, self.lock_path, self.path.name, _LOCK_TIMEOUT):
             config = self.load()  # raises ConfigError on a broken file: nothing is written
@@ -351,13 +354,12 @@ class ConfigStore:
             data = dump_config(new)
             # Parse what we are about to write: a bug here must not leave an unreadable file.
             parse_config(data, self.path)
-            remove_leftovers(self.path)  # a writer killed mid-write (we hold the lock)
-            write_atomic(self.path, data, 0o600)
+            atomic.remove_leftovers(self.path)  # a writer killed mid-write (we hold the lock)
+            atomic.write_atomic(self.path, data, 0o600)
         return new
 
 
 def _not_found(name: str, config: Config) -> AccountNotFound:
-    import difflib
 
     close = difflib.get_close_matches(name, list(config.accounts), n=1)
     if close:

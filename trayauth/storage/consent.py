@@ -22,6 +22,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from trayauth.storage import atomic
+from trayauth.storage.locks import lock_file
+from trayauth.storage.paths import ensure_root
+
 CONSENT_FILE = "consent.json"
 ACTIVITY_FILE = "activity.jsonl"
 ACTIVITY_KEEP = 1000  # lines kept when the log is trimmed
@@ -100,17 +104,12 @@ class ConsentStore:
     # ---- changing ---------------------------------------------------------------------------
 
     def _change(self, fn: Any) -> None:
-        from filelock import FileLock
-
-        from trayauth.storage.atomic import write_atomic
-        from trayauth.storage.paths import ensure_root
-
         ensure_root(self.root)
-        with FileLock(str(self.file) + ".lock", timeout=10, mode=0o600):
+        with lock_file(self.file.with_name(self.file.name + ".lock"), timeout=10):
             data = self._load()
             data["ask"] = [a for a in data["ask"] if a != "*"]
             fn(data)
-            write_atomic(self.file, json.dumps(data, indent=1).encode("utf-8"), 0o600)
+            atomic.write_atomic(self.file, json.dumps(data, indent=1).encode("utf-8"), 0o600)
 
     def set_ask(self, account: str, ask: bool) -> None:
         def change(data: dict[str, Any]) -> None:
@@ -146,7 +145,6 @@ class ConsentStore:
 
     def record(self, account: str, requester: str, outcome: str, how: str = "") -> HandOut:
         entry = HandOut(self.clock(), account, requester, outcome, how)
-        from trayauth.storage.paths import ensure_root
 
         with contextlib.suppress(OSError):  # the log is a record, never a reason to refuse a token
             ensure_root(self.root)
@@ -190,6 +188,5 @@ class ConsentStore:
             lines = self.log_file.read_bytes().splitlines(keepends=True)[-ACTIVITY_KEEP:]
         except OSError:
             return
-        from trayauth.storage.atomic import write_atomic
 
-        write_atomic(self.log_file, b"".join(lines), 0o600)
+        atomic.write_atomic(self.log_file, b"".join(lines), 0o600)

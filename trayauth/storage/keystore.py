@@ -24,6 +24,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from trayauth.domain.errors import KeyringUnavailable, UsageError, VaultError
 from trayauth.domain.steps import NextStep, StepKind
+from trayauth.storage import atomic
+from trayauth.storage.paths import ensure_root
+from trayauth.storage.trust import check_private
 
 if TYPE_CHECKING:
     from trayauth.storage.paths import Paths
@@ -109,7 +112,6 @@ class KeyStore:
 
     def _read_key_file(self, path: Path | None = None) -> _KeyFile | None:
         """The key file's content; None when absent or not a key file of ours."""
-        from trayauth.storage.trust import check_private
 
         path = self.paths.key_file if path is None else path
         check_private(path, "the vault key file", secret=True)
@@ -140,8 +142,6 @@ class KeyStore:
     def _write_key_file(self, vault_id: str, key: bytes, reason: str) -> None:
         """Write the new vault's key file; a key file of another vault is kept aside, never lost
         (the vault it opens may just have been moved away, to be put back later)."""
-        from trayauth.storage.atomic import write_atomic
-        from trayauth.storage.paths import ensure_root
 
         ensure_root(self.paths.root)
         current = self._read_key_file()
@@ -151,7 +151,7 @@ class KeyStore:
                 aside.unlink(missing_ok=True)  # not a key file of ours (a torn copy): make room
                 os.link(self.paths.key_file, aside)  # a second name first: never a moment without it
         body = {"format": _KEY_FILE_FORMAT, "vault_id": vault_id, "key": key.decode(), "reason": reason}
-        write_atomic(self.paths.key_file, json.dumps(body).encode() + b"\n", 0o600)
+        atomic.write_atomic(self.paths.key_file, json.dumps(body).encode() + b"\n", 0o600)
 
     # ---- the keyring ----------------------------------------------------------------------
 

@@ -10,21 +10,62 @@ from __future__ import annotations
 import asyncio
 import string
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 from trayauth.domain.errors import TrayauthError
 from trayauth.domain.steps import NextStep, StepKind
+from trayauth.storage.paths import Paths, ensure_root
+from trayauth.storage.trust import storage_error
 
 if TYPE_CHECKING:
-    from filelock import FileLock
-
-    from trayauth.storage.paths import Paths
+    from filelock import BaseFileLock
 
 DEFAULT_TIMEOUT = 60.0  # a renewal that waits out a 429 may take most of a minute
 _SAFE = frozenset((string.ascii_letters + string.digits + "_-").encode())
+
+
+def lock_file(path: Path, *, timeout: float = -1, thread_local: bool = True) -> BaseFileLock:
+    """A 0600 lock file at ``path``. filelock is imported here and nowhere else, when a lock is
+    first wanted: reading the config or the vault takes none, and pays nothing for it. Its
+    ``Timeout`` is a ``TimeoutError``."""
+    from filelock import FileLock
+
+    return FileLock(str(path), timeout=timeout, mode=0o600, thread_local=thread_local)
+
+
+@contextmanager
+def locked_write(root: Path, lock_path: Path, saving: str, timeout: float) -> Iterator[None]:
+    """Hold the 0600 lock that serializes the writers of one file, around the block that writes it.
+
+    The config and the vault are both rewritten this way, so how their failures read lives here:
+    a lock another process keeps is a stale-lock step, and an OS error (read-only folder, full
+    disk, a symlinked lock) is one line saying ``cannot save <saving>`` and why.
+    """
+    lock = lock_file(lock_path, timeout=timeout)
+    try:
+        ensure_root(root)
+        lock.acquire()
+    except TimeoutError:  # filelock's Timeout (an OSError): only from taking the lock
+        raise TrayauthError(
+            f"{lock_path} is held by another trayauth process",
+            next_step=NextStep.of(StepKind.STALE_LOCK, path=str(lock_path)),
+        ) from None
+    except TrayauthError:
+        raise
+    except OSError as exc:
+        raise storage_error(exc, f"cannot save {saving}") from None
+    try:
+        yield
+    except TrayauthError:
+        raise
+    except OSError as exc:
+        raise storage_error(exc, f"cannot save {saving}") from None
+    finally:
+        lock.release()
 
 
 def account_lock_path(paths: Paths, name: str) -> Path:
@@ -61,26 +102,22 @@ class AccountLock:
         self.poll = poll
         self._sleep = sleep
         self._clock = clock
-        self._lock: FileLock | None = None
+        self._lock: BaseFileLock | None = None
 
-    def _file_lock(self) -> FileLock:
+    def _file_lock(self) -> BaseFileLock:
         if self._lock is None:
-            from filelock import FileLock
-
             try:
                 self.paths.ensure_locks_dir()
             except OSError as exc:
                 raise self._unusable(exc) from None
             # thread_local=False: an async holder may resume on another thread (qasync, executors).
-            self._lock = FileLock(str(self.path), mode=0o600, thread_local=False)
+            self._lock = lock_file(self.path, thread_local=False)
         return self._lock
 
     def _unusable(self, exc: OSError) -> TrayauthError:
         """A lock that cannot be taken (a planted symlink, a read-only folder), in words."""
         if isinstance(exc, TrayauthError):
             return exc
-        from trayauth.storage.trust import storage_error
-
         return storage_error(exc, f"cannot lock {self.name} for renewal")
 
     def _busy(self) -> TrayauthError:
@@ -92,11 +129,9 @@ class AccountLock:
         )
 
     def __enter__(self) -> AccountLock:
-        from filelock import Timeout
-
         try:
             self._file_lock().acquire(timeout=self.timeout)
-        except Timeout:
+        except TimeoutError:  # filelock's Timeout
             raise self._busy() from None
         except OSError as exc:
             raise self._unusable(exc) from None
@@ -108,15 +143,13 @@ class AccountLock:
         self._file_lock().release()
 
     async def __aenter__(self) -> AccountLock:
-        from filelock import Timeout
-
         lock = self._file_lock()
         deadline = self._clock() + self.timeout
         while True:
             try:
                 lock.acquire(blocking=False)
                 return self
-            except Timeout:
+            except TimeoutError:  # filelock's Timeout
                 left = deadline - self._clock()
                 if left <= 0:
                     raise self._busy() from None

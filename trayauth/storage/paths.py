@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 from trayauth import client
+from trayauth.domain.errors import UnsafeLocation
+from trayauth.domain.steps import NextStep, StepKind
 
 
 def config_dir() -> Path:
@@ -39,8 +41,6 @@ def ensure_private_dir(path: Path) -> Path:
     PermissionError that reads as one line): a socket or lock in a place someone else controls
     could be swapped under us.
     """
-    from trayauth.domain.errors import UnsafeLocation
-    from trayauth.domain.steps import NextStep, StepKind
 
     path.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(FileExistsError):

@@ -11,9 +11,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from trayauth.storage import atomic
 from trayauth.storage.config import ConfigStore
 from trayauth.storage.keystore import KeyStore
 from trayauth.storage.paths import Paths
+from trayauth.storage.trust import check_private
 from trayauth.storage.vault import Vault
 
 # Writing "last used" on every `trayauth token` would cost an fsync per call; once a minute per
@@ -30,7 +32,6 @@ class Store:
 
     @classmethod
     def open(cls, root: Path | None = None) -> Store:
-        from trayauth.storage.trust import check_private
 
         paths = Paths.default() if root is None else Paths.from_root(root)
         check_private(paths.root, "the config folder")  # else another user could plant our files
@@ -58,10 +59,9 @@ class Store:
         if now - used.get(name, 0.0) < TOUCH_INTERVAL:
             return
         used[name] = now
-        from trayauth.storage.atomic import write_atomic
 
         try:
             self.paths.root.mkdir(parents=True, exist_ok=True)
-            write_atomic(self.state_file, json.dumps({"last_used": used}).encode())
+            atomic.write_atomic(self.state_file, json.dumps({"last_used": used}).encode())
         except OSError:
             pass  # usage times are a convenience; never fail a token request over them

@@ -15,11 +15,9 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from trayauth.domain.errors import StorageError, TrayauthError, UnsafeLocation
+from trayauth.domain.errors import StorageError, UnsafeLocation
 from trayauth.domain.steps import NextStep, StepKind
 
 # Group or others may write: they could swap what we read.
@@ -96,30 +94,3 @@ def storage_error(exc: OSError, action: str) -> StorageError:
         return StorageError(f"{action}: too many open files", next_step=NextStep.of(StepKind.RETRY))
     reason = exc.strerror or exc.__class__.__name__
     return StorageError(f"{action}: {reason}", next_step=NextStep.of(StepKind.CHECK_DISK))
-
-
-@contextmanager
-def locked_write(root: Path, lock_path: Path, saving: str, timeout: float) -> Iterator[None]:
-    """Hold the 0600 lock that serializes the writers of one file, around the block that writes it.
-
-    The config and the vault are both rewritten this way, so how their failures read lives here:
-    a lock another process keeps is a stale-lock step, and an OS error (read-only folder, full
-    disk, a symlinked lock) is one line saying ``cannot save <saving>`` and why.
-    """
-    from filelock import FileLock, Timeout
-
-    from trayauth.storage.paths import ensure_root
-
-    try:
-        ensure_root(root)
-        with FileLock(str(lock_path), timeout=timeout, mode=0o600):
-            yield
-    except Timeout:
-        raise TrayauthError(
-            f"{lock_path} is held by another trayauth process",
-            next_step=NextStep.of(StepKind.STALE_LOCK, path=str(lock_path)),
-        ) from None
-    except TrayauthError:
-        raise
-    except OSError as exc:
-        raise storage_error(exc, f"cannot save {saving}") from None

@@ -13,12 +13,19 @@ import os
 import re
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from cryptography.fernet import Fernet, InvalidToken
+
+from trayauth import faultpoints
 from trayauth.domain.errors import VaultError
 from trayauth.domain.model import TokenSet
 from trayauth.domain.steps import NextStep, StepKind
+from trayauth.storage import atomic
+from trayauth.storage.locks import locked_write
+from trayauth.storage.paths import ensure_root
+from trayauth.storage.trust import storage_error
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -140,7 +147,6 @@ class Vault:
         if self._cache is not None and self._cache[0] == raw:
             return vault_id, self._cache[1]
         key = self.keystore.load_key(vault_id)
-        from cryptography.fernet import Fernet, InvalidToken
 
         try:
             plain = Fernet(key).decrypt(token)
@@ -199,7 +205,6 @@ class Vault:
         ``fn`` sees the state as it is on disk now (another process may have changed it), so it
         must not call back into this vault (the lock is not re-entrant across instances).
         """
-        from trayauth.storage.trust import locked_write
 
         with self._writing, locked_write(self.paths.root, self.lock_path, self.file.name, _LOCK_TIMEOUT):
             vault_id, entries = self._load()
@@ -221,8 +226,6 @@ class Vault:
         one must be saved, and a disk that fills up in between must not be able to refuse that.
         The next ``update(name, …)`` writes into the reserved blocks; ``release`` frees them.
         """
-        from trayauth.storage.atomic import reserve_beside
-        from trayauth.storage.paths import ensure_root
 
         self.release(name)
         try:
@@ -231,34 +234,28 @@ class Vault:
             size = 0
         try:
             ensure_root(self.paths.root)
-            self._reserved[name] = reserve_beside(self.file, 2 * size + RESERVE_SLACK)
+            self._reserved[name] = atomic.reserve_beside(self.file, 2 * size + RESERVE_SLACK)
         except OSError as exc:
-            from trayauth.storage.trust import storage_error
-
             raise storage_error(exc, f"cannot save {self.file.name}") from None
 
     def begin_rotation(self, name: str) -> None:
         """Before a rotating refresh token is sent: reserve the space to save its successor, then
         mark the refresh in flight (so a crash never resends it). A full disk refuses here, with
         nothing sent and nothing marked."""
-        from dataclasses import replace
-
-        from trayauth.storage.atomic import unreserve
 
         self.reserve(name)
         reserved = self._reserved.pop(name)  # kept for the new tokens, not spent on the mark
         try:
             self.update(name, lambda e: replace(e, refresh_in_flight=True))
         except BaseException:
-            unreserve(reserved)
+            atomic.unreserve(reserved)
             raise
         self._reserved[name] = reserved
 
     def release(self, name: str) -> None:
         """Free a reservation the renewal did not use (it failed before anything was stored)."""
-        from trayauth.storage.atomic import unreserve
 
-        unreserve(self._reserved.pop(name, None))
+        atomic.unreserve(self._reserved.pop(name, None))
 
     def remove(self, name: str) -> None:
         self.update(name, lambda _entry: None)
@@ -266,9 +263,6 @@ class Vault:
     def _write(
         self, vault_id: str | None, entries: Mapping[str, VaultEntry], *, reserved: Path | None = None
     ) -> None:
-        from cryptography.fernet import Fernet
-
-        from trayauth.storage.atomic import remove_leftovers, write_atomic
 
         if vault_id is None:
             vault_id = os.urandom(16).hex()
@@ -281,11 +275,10 @@ class Vault:
         ).encode()
         token = Fernet(key).encrypt(plain)
         raw = json.dumps({"format": FORMAT, "vault_id": vault_id, "data": token.decode()}).encode() + b"\n"
-        from trayauth import faultpoints
 
         faultpoints.reached("vault:before_write")
-        remove_leftovers(self.file)  # a writer killed mid-write (we hold the lock: none is live)
-        write_atomic(self.file, raw, 0o600, reserved=reserved)
+        atomic.remove_leftovers(self.file)  # a writer killed mid-write (we hold the lock: none is live)
+        atomic.write_atomic(self.file, raw, 0o600, reserved=reserved)
         faultpoints.reached("vault:written")
         self._cache = (raw, plain)
         self._parsed = (plain, dict(entries))

@@ -1,0 +1,92 @@
+"""Imports live at the top of modules, so the import graph is visible from the source.
+
+The exceptions are few and each has its reason: the CLI's dispatch is the one place that decides
+what a command loads (the fast path through the tray must stay at the floor of any Python client:
+tests/unit/test_fast_path.py, tests/benchmarks/bench_cli.py), the modules on that path keep their
+failure-only imports, and a third-party package that only some runs need (filelock, keyring,
+keyring) is imported in one place, when first used. ``ui/`` is not held to this yet.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import trayauth
+
+PACKAGE = Path(trayauth.__file__).parent
+NOT_YET = ("ui",)  # the Qt layer moves its imports on its own
+
+ALLOWED = {
+    "cli/__init__.py": "the dispatch: the one place that decides what a command loads (the tray's "
+    "fast path, the hand-off path, argparse and the commands, Qt only to start the tray)",
+    "cli/fast.py": "token/header through the tray: the error and warning wording only on a refusal "
+    "or a warning (the fast path's import set is pinned)",
+    "cli/handoff.py": "exec/kube/git-credential before argparse: each loads only its own "
+    "integration, the core only when no tray answers, the error wording only on a failure",
+    "client.py": "standard library only, on the fast path: platformdirs only without "
+    "XDG_RUNTIME_DIR, hashlib only for the digest of a refused token",
+    "domain/errors.py": "raised on the fast path: the step types (enum, dataclasses) only when a "
+    "next step is asked for",
+    "integrations/__init__.py": "the error classes only when an argument is bad (the exec and "
+    "git-credential fast path loads none)",
+    "integrations/exec.py": "subprocess only where exec cannot replace the process (not POSIX)",
+    "integrations/source.py": "the hand-off path: the core (vault, httpx, asyncio) only when no tray "
+    "answers, the error wording only on a refusal",
+    "services/agent.py": "importing the agent stays light: asyncio, struct and the consent types "
+    "(which load asyncio) only when it serves (test_the_client_imports_nothing_heavy); fcntl or "
+    "msvcrt by platform",
+    "storage/keystore.py": "keyring only when the key is in the keyring (a key file needs none)",
+    "storage/locks.py": "filelock, in one place, only when a lock is taken (reading the vault "
+    "takes none)",
+}
+
+
+def imports_in_functions(path: Path) -> list[str]:
+    """Every import statement inside a function (nested ones once), as "line: statement"."""
+    found: list[str] = []
+
+    def visit(node: ast.AST, in_function: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            inside = in_function or isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef)
+            if in_function and isinstance(child, ast.Import | ast.ImportFrom):
+                found.append(f"{child.lineno}: {ast.unparse(child)}")
+            visit(child, inside)
+
+    visit(ast.parse(path.read_text(encoding="utf-8")), False)
+    return found
+
+
+def modules() -> list[str]:
+    return [
+        str(p.relative_to(PACKAGE))
+        for p in sorted(PACKAGE.rglob("*.py"))
+        if p.relative_to(PACKAGE).parts[0] not in NOT_YET
+    ]
+
+
+def test_imports_are_at_the_top_outside_a_short_allowlist() -> None:
+    late = {m: hits for m in modules() if m not in ALLOWED and (hits := imports_in_functions(PACKAGE / m))}
+    assert late == {}
+
+
+def test_every_allowed_module_still_needs_it() -> None:
+    """An entry whose module moved its imports up goes, so the list stays short and true."""
+    assert [m for m in ALLOWED if not imports_in_functions(PACKAGE / m)] == []
+    assert len(ALLOWED) <= 12
+
+
+def test_the_count_sees_nested_and_async_imports(tmp_path: Path) -> None:
+    sample = tmp_path / "m.py"
+    sample.write_text(
+        "import os\n"
+        "def f():\n    import json\n    def g():\n        from re import sub\n"
+        "async def h():\n    import asyncio\n"
+        "class C:\n    def m(self):\n        import sys\n"
+    )
+    assert imports_in_functions(sample) == [
+        "3: import json",
+        "5: from re import sub",
+        "7: import asyncio",
+        "10: import sys",
+    ]
