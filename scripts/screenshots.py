@@ -69,6 +69,8 @@ def desktop(out: Path) -> int:
         for scale in ("1", "2"):
             for theme in ("light", "dark"):
                 one = {**env, "QT_SCALE_FACTOR": scale, "TRAYAUTH_KEY_STORAGE": "file"}
+                # The last run's notification must not show through this run's pictures.
+                subprocess.run(["dunstctl", "close-all"], env=env, check=False, capture_output=True)
                 result = subprocess.run(
                     [sys.executable, __file__, "--one", str(out), scale, theme],
                     env=one,
@@ -87,7 +89,7 @@ def one(out: Path, scale: str, theme: str) -> int:
     import asyncio
 
     import qasync
-    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtCore import QPoint, QRect, Qt
     from PySide6.QtGui import QGuiApplication, QPalette
     from PySide6.QtWidgets import QApplication, QStyleFactory, QWidget
 
@@ -121,10 +123,14 @@ def one(out: Path, scale: str, theme: str) -> int:
         widget.grab().save(str(path))
         saved.append(path.name)
 
-    def screen(name: str) -> None:
+    def screen(name: str, area: QRect) -> None:
+        """The part of the screen that shows ``area`` (logical pixels), not a mostly black
+        1920x1200 picture."""
         for _ in range(10):
             app.processEvents()
-        shot = QGuiApplication.primaryScreen().grabWindow(0)
+        primary = QGuiApplication.primaryScreen()
+        shown = area.intersected(primary.geometry())
+        shot = primary.grabWindow(0, shown.x(), shown.y(), shown.width(), shown.height())
         path = out / f"{prefix}-{name}.png"
         shot.save(str(path))
         saved.append(path.name)
@@ -154,7 +160,11 @@ def one(out: Path, scale: str, theme: str) -> int:
             sub = first.menu()
             sub.popup(QPoint(1500 - sub.sizeHint().width(), 60))
             await pause(0.5)
-            screen("menu-screen")
+            full = QGuiApplication.primaryScreen().geometry()
+            menus = tray.menu.geometry().united(sub.geometry())  # type: ignore[union-attr]
+            # From the submenu's left edge to the screen's right, the tray icon included.
+            left = menus.left() - 12
+            screen("menu-screen", QRect(left, 0, full.right() - left + 1, menus.bottom() + 12))
             sub.hide()
             tray.menu.hide()  # type: ignore[union-attr]
             session.open_quick()
@@ -205,7 +215,9 @@ def one(out: Path, scale: str, theme: str) -> int:
             box.close()
             session.notifier.info("Copied sentiance-demo's header", "Sentiance — 2 min left; clears in 60 s")
             await pause(1.0)
-            screen("notification")
+            full = QGuiApplication.primaryScreen().geometry()
+            # dunst shows its notifications at the top right.
+            screen("notification", QRect(full.right() - 520, 0, 521, 200))
         finally:
             await session.close()
             srv.stop()

@@ -13,7 +13,8 @@ tray icon path is measured, else the fallback window's). Run:
   wake-ups (voluntary context switches);
 - opening the menu with 50 accounts (goal < 50 ms), against a bare QMenu of the same shape;
 - resident memory of the tray with 20 accounts against the bare PySide6 + qasync tray, both
-  settled for two seconds after they are ready (goal <= 1.3x);
+  settled for two seconds after they are ready (goal <= 1.3x), and the tray's again after
+  quick access was opened once (what is built on first use stays);
 - opening quick access with 200 accounts (goal < 50 ms): the first opening (which builds the
   window) and the median of later ones.
 """
@@ -298,10 +299,16 @@ def main() -> None:
             f"  {ready / floor_ready:4.2f}x (goal <= 2x)"
         )
 
-        # 1b. resident memory, side by side, each settled after it is ready
+        # 1b. resident memory, side by side, each settled after it is ready (the accounts are
+        # loaded and their vault decrypted by then: the icon shows their state)
         _ms, proc = time_until_ready([py, "-m", "trayauth"], env, runtime)
         time.sleep(2)
         ours_rss = rss_mib(proc.pid)
+        # What the tray builds on first use (quick access, and with it Qt's font database) stays
+        # for good: measured too, after `trayauth pick` opened quick access once.
+        subprocess.run([py, "-m", "trayauth", "pick"], env=env, capture_output=True, check=True)
+        time.sleep(2)
+        used_rss = rss_mib(proc.pid)
         stop_process(proc)
         if bare_sock.exists():
             bare_sock.unlink()
@@ -312,6 +319,10 @@ def main() -> None:
         print(
             f"tray RSS (20 accounts)         {ours_rss:7.1f} MiB vs bare tray {bare_rss:6.1f} MiB"
             f"  {ours_rss / bare_rss:4.2f}x (goal <= 1.3x)"
+        )
+        print(
+            f"  after quick access opened    {used_rss:7.1f} MiB vs bare tray {bare_rss:6.1f} MiB"
+            f"  {used_rss / bare_rss:4.2f}x"
         )
 
         # 2. the CLI through the running tray vs python -c pass; 3. idle CPU of that tray

@@ -65,6 +65,15 @@ def _leaf_problems(root: QWidget, where: str) -> list[str]:
             elif w.width() + 1 < w.sizeHint().width() or w.height() + 1 < w.sizeHint().height():
                 found.append(f"{where}: label {w.text()[:40]!r} cut ({w.width()}x{w.height()} < hint)")
     rects = [(w, _rect(w, root)) for w in leaves]
+    for w, seen in rects:
+        # Scrolled out of view at the top or bottom is fine (the area scrolls that way); cut at
+        # the side is not: the dialogs' scroll areas never scroll sideways.
+        if not seen.isEmpty() and seen.width() + 1 < w.width():
+            name = w.objectName() or (w.text() if isinstance(w, (QLabel, QAbstractButton)) else "")
+            found.append(
+                f"{where}: {name or type(w).__name__!r} cut at the side: "
+                f"{seen.width()} of {w.width()} px shown"
+            )
     for i, (a, ra) in enumerate(rects):
         for b, rb in rects[i + 1 :]:
             overlap = ra.intersected(rb)

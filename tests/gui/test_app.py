@@ -16,8 +16,8 @@ from PySide6.QtGui import QGuiApplication
 
 from tests.support.cli import REPO
 from tests.support.qt import Rig, Runner, until
-from trayauth.ui.qt.bootstrap import broken_binding
 from trayauth.ui.qt.display import CLI_HINT, debian_package, display_problem, missing_library, qt_problem
+from trayauth.ui.qt.running import broken_binding
 from trayauth.ui.qt.session import NO_TRAY_REASON
 from trayauth.ui.widgets.fallback_window import FallbackWindow
 

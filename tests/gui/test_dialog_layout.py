@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QScrollArea, QVBoxLayout, QWidget
 
 from tests.gui.layout_check import misaligned, off_screen, problems
 from tests.support.cli import REPO
@@ -81,6 +81,28 @@ def test_the_check_sees_a_squeezed_field_a_cut_label_and_an_overlap(qapp: Any) -
     assert any("'squeezed' squeezed" in p for p in found), found
     assert any("label 'a long help text" in p and "cut" in p for p in found), found
     assert any("overlaps" in p for p in found), found
+    root.close()
+
+
+def test_the_check_sees_a_field_cut_at_the_side_by_a_scroll_area(qapp: Any) -> None:
+    root = QWidget()
+    root.resize(300, 200)
+    scroll = QScrollArea(root)
+    scroll.setGeometry(0, 0, 200, 200)
+    page = QWidget()
+    page.resize(260, 300)
+    wide = QLineEdit(page)
+    wide.setObjectName("wide")
+    wide.setGeometry(0, 0, 250, wide.sizeHint().height())
+    below = QLineEdit(page)
+    below.setObjectName("below")
+    below.setGeometry(0, 250, 150, below.sizeHint().height())  # scrolled out of view: fine
+    scroll.setWidget(page)
+    root.show()
+    qapp.processEvents()
+    found = problems(root, "test")
+    assert any("'wide' cut at the side" in p for p in found), found
+    assert not any("below" in p for p in found), found
     root.close()
 
 

@@ -31,15 +31,10 @@ class Logind:
         assert self.conn.send(message)
 
 
-def listener(address: str) -> QDBusConnection:
-    conn = QDBusConnection.connectToBus(address, f"trayauth-wake-{address}")
-    assert conn.isConnected()
-    return conn
-
-
 def test_only_a_wake_from_logind_counts(bus_address: str, run: Runner) -> None:
     woke: list[int] = []
-    watcher = WakeWatcher(lambda: woke.append(1), bus=listener(bus_address))
+    watcher = WakeWatcher(lambda: woke.append(1), bus=bus_address)
+    run(watcher.start())
     assert watcher.listening
     impostor = Logind(bus_address, name="impostor", own=None)  # the same signal, not from logind
     logind = Logind(bus_address)
@@ -49,6 +44,8 @@ def test_only_a_wake_from_logind_counts(bus_address: str, run: Runner) -> None:
     run(until(lambda: woke, what="the wake"))
     run(_pause(0.3))  # time for a wrongly counted signal to arrive
     assert woke == [1] and watcher.wakes == 1
+    run(watcher.close())
+    assert not watcher.listening
 
 
 async def _pause(seconds: float) -> None:
@@ -57,8 +54,9 @@ async def _pause(seconds: float) -> None:
     await asyncio.sleep(seconds)
 
 
-def test_no_bus_means_no_listening(qapp: Any) -> None:
-    watcher = WakeWatcher(lambda: None, bus=QDBusConnection.connectToBus("unix:path=/nonexistent", "none"))
+def test_no_bus_means_no_listening(run: Runner) -> None:
+    watcher = WakeWatcher(lambda: None, bus="unix:path=/nonexistent")
+    run(watcher.start())
     assert not watcher.listening
 
 
@@ -67,7 +65,7 @@ def test_due_tokens_are_renewed_as_soon_as_the_machine_wakes(
 ) -> None:
     clock = FakeClock()
     rig = Rig(isolated, fresh_provider, run, clock=clock)
-    rig.wake_bus = listener(bus_address)
+    rig.wake_bus = bus_address
     try:
         rig.add_sentiance("work")  # an hour's token
         session = rig.start()

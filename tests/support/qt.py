@@ -196,7 +196,7 @@ class Rig:
         self.confirmed: list[str] = []
         self.ui = ui
         self.session: Any = None
-        self.wake_bus: Any = None  # a D-Bus connection playing logind's, for the wake tests
+        self.wake_bus: str | None = None  # the address of a D-Bus daemon playing the system bus (wake tests)
         self.notify_bus: Any = False  # a private bus with a notification service; False: balloons
 
     def _confirm(self, title: str, text: str) -> bool:

@@ -29,9 +29,9 @@ if sys.platform == "win32":
 from typing import Protocol
 from xml.parsers.expat import ExpatError
 
+from trayauth.desktop import APP_ID as APP_ID  # re-exported: the id belongs to the package
 from trayauth.storage.atomic import write_atomic
 
-APP_ID = "io.github.trayauth.TrayAuth"
 APP_NAME = "TrayAuth"
 GENERIC_NAME = "API token keeper"
 COMMENT = "Keeps your API tokens alive and hands out Authorization headers"

@@ -11,10 +11,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from trayauth.client import tray_running
+from trayauth.process import forbid_core_dumps
+from trayauth.storage.paths import Paths
+from trayauth.ui import deferred
 from trayauth.ui.qt.bootstrap import run_tray
 from trayauth.ui.qt.display import display_problem, qt_problem
 
@@ -38,8 +43,6 @@ def _parser(prog: str, demo: bool) -> argparse.ArgumentParser:
 
 
 def _already_running(runtime_dir: Path) -> int | None:
-    from trayauth.client import tray_running
-
     try:
         return tray_running(runtime_dir)
     except OSError:
@@ -49,16 +52,12 @@ def _already_running(runtime_dir: Path) -> int | None:
 def main(argv: Sequence[str] | None = None) -> int:
     """``trayauth`` with no command: start the tray, once per user."""
     if argv is None:  # the trayauth-tray entry point: this is the process (the CLI did it otherwise)
-        from trayauth.process import forbid_core_dumps
-
         forbid_core_dumps()
     args = _parser("trayauth", demo=False).parse_args(list(argv or []))
     problem = display_problem() or qt_problem()
     if problem:
         _say(problem)
         return 1
-    from trayauth.storage.paths import Paths
-
     paths = Paths.from_root(Path(args.config_dir)) if args.config_dir else Paths.default()
     pid = _already_running(paths.runtime_dir)
     if pid:
@@ -66,20 +65,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
     def open_broker() -> Broker:
-        from trayauth.services.broker import Broker
-
-        return Broker.open(Path(args.config_dir) if args.config_dir else None)
+        return deferred.broker_class().open(Path(args.config_dir) if args.config_dir else None)
 
     return run_tray(open_broker, force_window=args.window)
 
 
 def main_demo(argv: Sequence[str] | None = None) -> int:
     """``trayauth demo``: the tray with a local provider server and demo accounts."""
-    import tempfile
-
     if argv is None:
-        from trayauth.process import forbid_core_dumps
-
         forbid_core_dumps()
     args = _parser("trayauth demo", demo=True).parse_args(list(argv or []))
     problem = display_problem() or qt_problem()
@@ -96,23 +89,17 @@ def main_demo(argv: Sequence[str] | None = None) -> int:
         os.environ.setdefault("TRAYAUTH_KEY_STORAGE", "file")
     # The CLI finds this tray (and its accounts) through the same variable.
     os.environ["TRAYAUTH_CONFIG_DIR"] = str(root)
-    from trayauth.storage.paths import Paths
-
     pid = _already_running(Paths.from_root(root).runtime_dir)
     if pid:
         _say(f"a demo tray is already running on {root} (pid {pid})")
         return 0
-    from trayauth.demo import ProviderServer
-
-    srv = ProviderServer().start()
+    srv = deferred.provider_server()().start()
     try:
         _say(f"demo provider at {srv.url}; demo accounts in {root}")
         _say(f"try: TRAYAUTH_CONFIG_DIR={root} trayauth header sentiance-demo")
 
         def open_broker() -> Broker:
-            from trayauth.services.broker import Broker
-
-            return Broker.open(root)
+            return deferred.broker_class().open(root)
 
         return run_tray(
             open_broker,

@@ -13,6 +13,7 @@ import hashlib
 import sys
 from collections.abc import Callable
 
+from PySide6 import QtGui
 from PySide6.QtCore import QMimeData
 from PySide6.QtGui import QClipboard
 
@@ -116,8 +117,6 @@ def install_mac_converter() -> None:
     global _mac_converter
     if _mac_converter is not None:
         return
-    from PySide6 import QtGui
-
     base = getattr(QtGui, "QUtiMimeConverter", None)
     if base is None:
         _mac_converter = False

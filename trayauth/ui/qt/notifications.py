@@ -22,7 +22,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from trayauth.desktop.autostart import APP_ID
+from trayauth.desktop import APP_ID
+from trayauth.ui import deferred
 from trayauth.ui.state.notifier import Level, Note
 
 SERVICE = "org.freedesktop.Notifications"
@@ -61,11 +62,13 @@ class DesktopNotifications:
         """Connect and ask the service what it can do; stays unavailable where there is none."""
         if self._bus is None and not sys.platform.startswith("linux"):
             return
-        try:
-            from jeepney import DBusAddress, MatchRule, message_bus, new_method_call
-            from jeepney.io.asyncio import DBusRouter, open_dbus_connection
-        except ImportError:
+        modules = deferred.jeepney()
+        if modules is None:
             return
+        jeepney, jeepney_io = modules
+        DBusAddress, MatchRule = jeepney.DBusAddress, jeepney.MatchRule
+        message_bus, new_method_call = jeepney.message_bus, jeepney.new_method_call
+        DBusRouter, open_dbus_connection = jeepney_io.DBusRouter, jeepney_io.open_dbus_connection
         try:
             conn = await asyncio.wait_for(open_dbus_connection(self._bus or "SESSION"), CALL_TIMEOUT)
         except (OSError, KeyError, ValueError, TimeoutError, RuntimeError):

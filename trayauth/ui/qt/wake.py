@@ -6,45 +6,98 @@ scheduler caps every wait at a minute for exactly this reason). On Linux, logind
 sleep and wake on the system bus (``PrepareForSleep(false)`` on wake); on that signal the
 scheduler looks at once. Where there is no logind (macOS, Windows, containers) nothing is
 connected and the one-minute cap is the guarantee.
+
+The bus is spoken with jeepney on the asyncio loop, as the notifications are: one D-Bus library
+in the tray (QtDBus would add ~1 MiB resident for this one signal).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sys
 from collections.abc import Callable
+from typing import Any
 
-from PySide6.QtCore import SLOT, QObject, Slot
+from trayauth.ui import deferred
 
 LOGIND = "org.freedesktop.login1"
 LOGIND_PATH = "/org/freedesktop/login1"
 LOGIND_MANAGER = "org.freedesktop.login1.Manager"
+CALL_TIMEOUT = 5.0
 
 
-class WakeWatcher(QObject):
-    """Calls ``on_wake`` when logind says the machine has resumed; inert where it cannot listen."""
+class WakeWatcher:
+    """Calls ``on_wake`` when logind says the machine has resumed; inert where it cannot listen.
 
-    def __init__(self, on_wake: Callable[[], None], bus: object | None = None) -> None:
-        super().__init__()
+    ``bus`` is a D-Bus address (tests: a private daemon); None means the system bus on Linux.
+    """
+
+    def __init__(self, on_wake: Callable[[], None], bus: str | None = None) -> None:
         self._on_wake = on_wake
+        self._bus = bus
         self.listening = False
         self.wakes = 0
-        if bus is None and not sys.platform.startswith("linux"):
-            return
-        try:
-            from PySide6.QtDBus import QDBusConnection
-        except ImportError:  # a Qt build without D-Bus
-            return
-        connection = bus if bus is not None else QDBusConnection.systemBus()
-        assert isinstance(connection, QDBusConnection)
-        if not connection.isConnected():
-            return
-        self._bus = connection  # keep the connection alive as long as we listen
-        self.listening = connection.connect(
-            LOGIND, LOGIND_PATH, LOGIND_MANAGER, "PrepareForSleep", self, SLOT("_sleep(bool)")  # type: ignore[call-overload]
-        )
+        self._conn: Any = None
+        self._router: Any = None
+        self._listener: asyncio.Task[None] | None = None
 
-    @Slot(bool)
-    def _sleep(self, going_to_sleep: bool) -> None:
-        if not going_to_sleep:
-            self.wakes += 1
-            self._on_wake()
+    async def start(self) -> None:
+        if self._bus is None and not sys.platform.startswith("linux"):
+            return
+        modules = deferred.jeepney()
+        if modules is None:
+            return
+        jeepney, jeepney_io = modules
+        try:
+            opening = jeepney_io.open_dbus_connection(self._bus or "SYSTEM")
+            conn = await asyncio.wait_for(opening, CALL_TIMEOUT)
+        except (OSError, KeyError, ValueError, TimeoutError, RuntimeError):
+            return  # no system bus (a container)
+        router = jeepney_io.DBusRouter(conn)
+        self._conn, self._router = conn, router
+        fields = {
+            "type": "signal",
+            "interface": LOGIND_MANAGER,
+            "member": "PrepareForSleep",
+            "path": LOGIND_PATH,
+        }
+        # The bus delivers only what logind's name owner sends (an impostor's same signal is not
+        # ours); the message itself names its sender by unique id, so the local filter cannot.
+        wanted = jeepney.MatchRule(sender=LOGIND, **fields)
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        router.filter(jeepney.MatchRule(**fields), queue=queue, bufsize=16)
+        try:
+            reply = await asyncio.wait_for(
+                router.send_and_get_reply(jeepney.message_bus.AddMatch(wanted)), CALL_TIMEOUT
+            )
+        except (OSError, TimeoutError, RuntimeError):
+            await self.close()
+            return
+        if reply.header.message_type.name != "method_return":
+            await self.close()
+            return
+        self._listener = asyncio.get_running_loop().create_task(self._listen(queue))
+        self.listening = True
+
+    async def _listen(self, queue: asyncio.Queue[Any]) -> None:
+        while True:
+            message = await queue.get()
+            if message.body and not message.body[0]:  # PrepareForSleep(false): awake again
+                self.wakes += 1
+                self._on_wake()
+
+    async def close(self) -> None:
+        self.listening = False
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+            self._listener = None
+        router, conn, self._router, self._conn = self._router, self._conn, None, None
+        if router is not None:
+            with contextlib.suppress(Exception):  # a foreign boundary going away
+                await router.__aexit__(None, None, None)
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.close()

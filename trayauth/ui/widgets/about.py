@@ -34,6 +34,7 @@ class AboutDialog(QDialog):
         layout.addWidget(blurb)
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.values: dict[str, QLabel] = {}
         rows = [*facts, ("Qt", f"Qt {qVersion()}, PySide6 {PySide6.__version__}")]
         for label, value in rows:
@@ -47,6 +48,7 @@ class AboutDialog(QDialog):
         hint.setWordWrap(True)
         mute(hint)
         layout.addWidget(hint)
+        layout.addStretch(1)  # room to spare goes below the text, not between its lines
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QDialog, QMessageBox, QPushButton, QWidget
 from trayauth.domain.errors import LoginRequired, TrayauthError
 from trayauth.domain.text import custom_header, span
 from trayauth.storage.consent import ConsentStore
+from trayauth.ui import deferred
 from trayauth.ui.state import wording
 from trayauth.ui.state.account_actions import ActionKey
 from trayauth.ui.state.present import left_phrase
@@ -273,10 +274,8 @@ class Actions:
         if self._raise(key):
             window = self.windows[key]
             return window if isinstance(window, QDialog) else None
-        from trayauth.ui.widgets.dialogs.login import LoginDialog
-
         try:
-            dialog = LoginDialog(
+            dialog = deferred.login_dialog()(
                 self.broker,
                 self.tasks,
                 account=name,
@@ -296,9 +295,7 @@ class Actions:
             window = self.windows[key]
             assert isinstance(window, QDialog)
             return window
-        from trayauth.ui.widgets.dialogs.login import LoginDialog
-
-        dialog = LoginDialog(
+        dialog = deferred.login_dialog()(
             self.broker,
             self.tasks,
             account=None,
@@ -322,15 +319,13 @@ class Actions:
     def inspect(self, name: str) -> QDialog | None:
         key = f"inspect:{name}"
         self._close_window(key)  # a fresh look: the token may have been renewed since
-        from trayauth.ui.widgets.dialogs.inspect import InspectDialog
-
         try:
             info = self.broker.inspect(name)
             provider = self.broker.view(name).provider
         except TrayauthError as exc:
             self.notifier.info(f"{name}: nothing to inspect", wording.text(exc), account=name)
             return None
-        dialog = InspectDialog(
+        dialog = deferred.inspect_dialog()(
             name, provider, info, copy_text=QGuiApplication.clipboard().setText, clock=self.clock
         )
         return self._track(key, dialog)
@@ -341,8 +336,6 @@ class Actions:
             window = self.windows[key]
             assert isinstance(window, QDialog)
             return window
-        from trayauth.ui.widgets.dialogs.settings import SettingsDialog
-
         movable = False
         try:
             where = self.broker.key_location().description
@@ -355,7 +348,7 @@ class Actions:
             self.settings.invalidate()
             return moved
 
-        dialog = SettingsDialog(
+        dialog = deferred.settings_dialog()(
             self.broker.update_app,
             ConsentStore(self.broker.paths.root),
             self.accounts.names(),

@@ -146,6 +146,7 @@ class ConsentSection(QGroupBox):
         layout.addWidget(QLabel("Always allowed:", self))
         self.decisions = QListWidget(self)
         self.decisions.setObjectName("consent_decisions")
+        _rows_tall(self.decisions, 4)
         layout.addWidget(self.decisions)
         self.revoke_button = QPushButton("Revoke", self)
         self.revoke_button.setObjectName("consent_revoke")
@@ -154,6 +155,7 @@ class ConsentSection(QGroupBox):
         layout.addWidget(QLabel("Latest hand-outs:", self))
         self.activity = QListWidget(self)
         self.activity.setObjectName("consent_activity")
+        _rows_tall(self.activity, 6)
         layout.addWidget(self.activity)
         self.reload()
 
@@ -182,6 +184,13 @@ class ConsentSection(QGroupBox):
         account, program = item.data(Qt.ItemDataRole.UserRole)
         self.store.revoke(account, program)
         self.reload()
+
+
+def _rows_tall(listing: QListWidget, rows: int) -> None:
+    """A list as tall as a few lines of text, not Qt's default 192 px: two empty lists of that
+    height made Settings taller than the screen; longer content scrolls in the list."""
+    frame = 2 * listing.frameWidth()
+    listing.setFixedHeight(rows * listing.fontMetrics().lineSpacing() + frame + 4)
 
 
 def _esc(text: str) -> str:

@@ -13,7 +13,7 @@ from functools import cache
 from pathlib import Path
 
 from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QIcon, QPainter, QPen, QPixmap
+from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPalette, QPen, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 
 from trayauth.ui.state.present import IconState
@@ -90,8 +90,6 @@ def dot_icon(state: IconState) -> QIcon:
 def reveal_icon() -> QIcon:
     """An eye, drawn in the palette's text colour: the show-secret toggle where the icon theme
     has no ``view-reveal-symbolic``."""
-    from PySide6.QtGui import QGuiApplication, QPalette
-
     colour = QGuiApplication.palette().color(QPalette.ColorRole.Text)
     icon = QIcon()
     for size in (16, 24, 32):

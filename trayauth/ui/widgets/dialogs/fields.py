@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QPushButton, QVBox
 
 from trayauth.domain.errors import TrayauthError
 from trayauth.domain.presets import Field
+from trayauth.ui import deferred
 from trayauth.ui.state import wording
 from trayauth.ui.widgets.icons import reveal_icon
 
@@ -45,13 +46,23 @@ def mute(label: QLabel) -> QLabel:
     return label
 
 
+# The label column's widest, in average characters: a longer label ("API base URL (optional,
+# for your reference)") wraps instead of pushing the fields out of the dialog.
+LABEL_CHARS = 24
+
+
 def share_label_column(labels: Iterable[QLabel]) -> None:
     """Form rows stacked in two layouts (the Add dialog's Provider and name above a preset's
-    fields) line their fields up only if their labels are equally wide: each gets the widest."""
+    fields) line their fields up only if their labels are equally wide: each gets the widest,
+    up to ``LABEL_CHARS`` characters, beyond which labels wrap."""
     labels = list(labels)
-    width = max((label.sizeHint().width() for label in labels), default=0)
+    if not labels:
+        return
+    cap = labels[0].fontMetrics().averageCharWidth() * LABEL_CHARS
+    width = min(cap, max(label.sizeHint().width() for label in labels))
     for label in labels:
-        label.setMinimumWidth(width)
+        label.setWordWrap(label.sizeHint().width() > width)
+        label.setFixedWidth(width)
 
 
 class FieldRow:
@@ -122,10 +133,8 @@ class FieldRow:
                 return f"{self.field.label} is required"
             return None
         if self.field.kind == "url":
-            from trayauth.net.http import check_url
-
             try:
-                check_url(value, resolve=None)  # no DNS while typing: checked again when sent
+                deferred.url_checker()(value, resolve=None)  # no DNS while typing: checked again when sent
             except TrayauthError as exc:
                 return wording.text(exc)
         if "\n" in value or "\r" in value:

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QDialog,
@@ -133,6 +134,4 @@ def _no_claims(kind: str) -> str:
 
 
 def _selectable() -> Any:
-    from PySide6.QtCore import Qt
-
     return Qt.TextInteractionFlag.TextSelectableByMouse

@@ -209,6 +209,10 @@ class LoginDialog(QDialog):
         name_layout.addWidget(self.name_error)
         self.preset_box = QComboBox(self.form_page)
         self.preset_box.setObjectName("preset")
+        # As narrow as the field column allows: sized to its longest provider name, it pushed
+        # the form wider than the dialog once the label column is shared (fields cut off).
+        self.preset_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.preset_box.setMinimumContentsLength(18)
         self.presets, _errors = self.broker.presets.all()
         for preset in self.presets:
             self.preset_box.addItem(preset.label, preset.id)

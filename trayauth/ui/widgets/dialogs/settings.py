@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -65,6 +66,8 @@ class SettingsDialog(QDialog):
         page = self.body_scroll.widget()
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        # A label beside a field of several lines reads with its first line, not its middle.
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
 
         self.default_box = QComboBox(page)
         self.default_box.setObjectName("default_account")
@@ -114,8 +117,15 @@ class SettingsDialog(QDialog):
         )
         lead_help.setWordWrap(True)
         mute(lead_help)
-        form.addRow("Warn before expiry", self.lead_spin)
-        form.addRow("", lead_help)
+        # The help sits right under its field, as in the account forms (a row of its own left a
+        # gap that read as a separate setting).
+        lead_box = QWidget(page)
+        lead_layout = QVBoxLayout(lead_box)
+        lead_layout.setContentsMargins(0, 0, 0, 0)
+        lead_layout.setSpacing(2)
+        lead_layout.addWidget(self.lead_spin)
+        lead_layout.addWidget(lead_help)
+        form.addRow("Warn before expiry", lead_box)
 
         self.autostart_box = QCheckBox("Start trayauth when I log in", page)
         self.autostart_box.setObjectName("autostart")
