@@ -199,6 +199,10 @@ def one(out: Path, scale: str, theme: str) -> int:
             await pause(0.3)
             save(session.actions.windows["about"], "about")
             session.actions.windows["about"].close()
+            # Something to show in Activity: two renewals (and the demo's logins before them).
+            session.actions.refresh("amino-demo")
+            session.actions.refresh("sensos-demo")
+            await pause(1.5)
             session.open_activity()
             await pause(0.3)
             save(session.actions.windows["activity"], "activity")
@@ -215,9 +219,12 @@ def one(out: Path, scale: str, theme: str) -> int:
             box.close()
             session.notifier.info("Copied sentiance-demo's header", "Sentiance — 2 min left; clears in 60 s")
             await pause(1.0)
-            full = QGuiApplication.primaryScreen().geometry()
-            # dunst shows its notifications at the top right.
-            screen("notification", QRect(full.right() - 520, 0, 521, 200))
+            primary = QGuiApplication.primaryScreen()
+            full = primary.geometry()
+            # dunst shows its notifications at the top right, at its own (unscaled) size.
+            ratio = primary.devicePixelRatio()
+            width, height = int(520 / ratio), int(200 / ratio)
+            screen("notification", QRect(full.right() - width + 1, 0, width, height))
         finally:
             await session.close()
             srv.stop()
@@ -237,9 +244,9 @@ def dark_palette(palette_type: type) -> object:
     palette = palette_type()
     role = palette_type.ColorRole
     for r, colour in (
-        (role.Window, "#2b2b2b"),
+        (role.Window, "#353535"),
         (role.WindowText, "#e6e6e6"),
-        (role.Base, "#1e1e1e"),
+        (role.Base, "#232323"),
         (role.AlternateBase, "#2f2f2f"),
         (role.Text, "#e6e6e6"),
         (role.Button, "#353535"),
@@ -252,6 +259,11 @@ def dark_palette(palette_type: type) -> object:
         (role.Link, "#8ab4f8"),
     ):
         palette.setColor(r, QColor(colour))
+    # Greyed-out items (the menu's information lines, a disabled button) must look disabled
+    # in dark too: without a Disabled group they read as white as the rest.
+    disabled = palette_type.ColorGroup.Disabled
+    for r in (role.WindowText, role.Text, role.ButtonText):
+        palette.setColor(disabled, r, QColor("#808080"))
     return palette
 
 

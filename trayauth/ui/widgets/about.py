@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt, qVersion
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QVBoxLayout
 
 from trayauth import __version__
-from trayauth.ui.widgets.dialogs.fields import mute
+from trayauth.ui.widgets.dialogs.fields import mute, top_label
 
 README = "README.md in the package describes the tray and the command line."
 
@@ -34,14 +34,13 @@ class AboutDialog(QDialog):
         layout.addWidget(blurb)
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.values: dict[str, QLabel] = {}
         rows = [*facts, ("Qt", f"Qt {qVersion()}, PySide6 {PySide6.__version__}")]
         for label, value in rows:
             text = QLabel(value, self)
             text.setWordWrap(True)
             text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            form.addRow(label, text)
+            form.addRow(top_label(label, self), text)
             self.values[label] = text
         layout.addLayout(form)
         hint = QLabel(README, self)

@@ -230,10 +230,11 @@ class LoginDialog(QDialog):
         self.settings_toggle.hide()
         self.grow()
 
-    def grow(self) -> None:
+    def grow(self, *, fit: bool = False) -> None:
         """Make room for lines that appeared (errors, settings) instead of squeezing the fields;
         word-wrapped labels need the height for the current width, which a plain minimum size
-        does not account for."""
+        does not account for. ``fit``: also give back room a shorter form no longer needs (a
+        switch from OAuth's eight fields to a bearer token's two left a mostly empty dialog)."""
         layout = self.layout()
         inner = self.form_page.layout()
         if layout is None or inner is None:
@@ -252,6 +253,17 @@ class LoginDialog(QDialog):
         screen = self.screen()
         if screen is not None:
             height = min(height, int(screen.availableGeometry().height() * 0.9))
+        if fit and self.isVisible():
+            bar = self.form_scroll.verticalScrollBar().sizeHint().width()
+            body = need
+            if inner.hasHeightForWidth():
+                body = inner.totalHeightForWidth(max(1, viewport.width() - bar))
+            wanted = self.height() - viewport.height() + body
+            if screen is not None:
+                wanted = min(wanted, int(screen.availableGeometry().height() * 0.9))
+            if wanted < self.height():
+                self.resize(width, max(wanted, self.minimumSizeHint().height()))
+                return
         if height > self.height() or width > self.width():
             self.resize(width, max(height, self.height()))
 
@@ -327,7 +339,7 @@ class LoginDialog(QDialog):
         self.primary.setText(primary_label(preset, self.adding))
         self.error.hide()
         self._tab_order()
-        self.grow()
+        self.grow(fit=True)
 
     def _tab_order(self) -> None:
         """Tab goes down the dialog as it reads: provider, name, each field, then the buttons

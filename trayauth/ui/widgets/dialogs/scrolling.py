@@ -18,8 +18,8 @@ from PySide6.QtWidgets import QDialog, QFrame, QScrollArea, QVBoxLayout, QWidget
 SCREEN_SHARE = 0.9
 
 
-def scroll_body(parent: QWidget, name: str) -> tuple[QScrollArea, QVBoxLayout]:
-    """A frameless, vertically scrolling area and the layout of the widget inside it."""
+def scroll_body(parent: QWidget, name: str) -> tuple[QScrollArea, QWidget, QVBoxLayout]:
+    """A frameless, vertically scrolling area, the widget inside it and that widget's layout."""
     scroll = QScrollArea(parent)
     scroll.setObjectName(name)
     scroll.setWidgetResizable(True)
@@ -29,7 +29,7 @@ def scroll_body(parent: QWidget, name: str) -> tuple[QScrollArea, QVBoxLayout]:
     layout = QVBoxLayout(body)
     layout.setContentsMargins(0, 0, 0, 0)
     scroll.setWidget(body)
-    return scroll, layout
+    return scroll, body, layout
 
 
 def screen_height(widget: QWidget) -> int | None:

@@ -32,7 +32,7 @@ from trayauth.storage.config import AppSettings
 from trayauth.storage.consent import ConsentStore
 from trayauth.ui.state import wording
 from trayauth.ui.widgets.consent import ConsentSection
-from trayauth.ui.widgets.dialogs.fields import ERROR_STYLE, mute
+from trayauth.ui.widgets.dialogs.fields import ERROR_STYLE, mute, top_label
 from trayauth.ui.widgets.dialogs.scrolling import fit_to_screen, scroll_body
 
 HEADER_FORMATS = ("Authorization: Bearer {token}", "Bearer {token}")
@@ -62,12 +62,9 @@ class SettingsDialog(QDialog):
         layout = QVBoxLayout(self)
         # The body scrolls rather than squeezes: with many accounts (one consent row each) or at
         # 2x scale it is taller than a laptop screen.
-        self.body_scroll, body = scroll_body(self, "settings_scroll")
-        page = self.body_scroll.widget()
+        self.body_scroll, page, body = scroll_body(self, "settings_scroll")
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        # A label beside a field of several lines reads with its first line, not its middle.
-        form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
 
         self.default_box = QComboBox(page)
         self.default_box.setObjectName("default_account")
@@ -139,20 +136,25 @@ class SettingsDialog(QDialog):
 
         self.move_key_button: QPushButton | None = None
         if key_description:
-            where = QLabel(f"Secrets are encrypted; the key is kept in {key_description}.", page)
+            # The note and its button are one field, labelled at the note's first line.
+            secrets = QWidget(page)
+            secrets_layout = QVBoxLayout(secrets)
+            secrets_layout.setContentsMargins(0, 0, 0, 0)
+            where = QLabel(f"Secrets are encrypted; the key is kept in {key_description}.", secrets)
             where.setObjectName("key_location")
             where.setWordWrap(True)
             mute(where)
             self.key_label = where
-            form.addRow("Secrets", where)
+            secrets_layout.addWidget(where)
             if move_key is not None:
                 # The key fell back to a file (no keyring then, or its prompt was dismissed) and
                 # a keyring works now: one click puts it where it belongs.
-                button = QPushButton("Move the key into the keyring", page)
+                button = QPushButton("Move the key into the keyring", secrets)
                 button.setObjectName("move_key")
                 button.clicked.connect(lambda: self._move_key(move_key))
-                form.addRow("", button)
+                secrets_layout.addWidget(button, 0, Qt.AlignmentFlag.AlignLeft)
                 self.move_key_button = button
+            form.addRow(top_label("Secrets", page), secrets)
         body.addLayout(form)
         self.consent = ConsentSection(consents, accounts, page)
         body.addWidget(self.consent)
