@@ -204,7 +204,9 @@ class RenewalService:
                 self._renewing.discard(name)
                 self.store.vault.release(name)  # space reserved for a rotation it did not use
             left = None if new.expires_at is None else new.expires_at - self.clock()
-            if left is not None and needs_renewal(new, self.clock()):
+            # Only a token that just arrived can be "due on arrival": a token that cannot renew
+            # itself, handed back in its last minute, is not the provider's doing.
+            if new is not tokens and left is not None and needs_renewal(new, self.clock()):
                 # Renewing again at once would get the same answer: say so; the scheduler backs off.
                 due = TrayauthError(
                     "the provider's new token is already due for renewal "
