@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from trayauth.domain.errors import AccountExists, TrayauthError
 from trayauth.domain.model import Account
+from trayauth.domain.prompts import RecordingAsker
 from trayauth.ui.state import wording
 
 if TYPE_CHECKING:
@@ -151,8 +152,6 @@ async def log_in(
     broker: Broker, accounts: list[DemoAccount], open_browser: Callable[[str], bool]
 ) -> list[str]:
     """Log every demo account in; returns the problems (one line each), never raises."""
-    from trayauth.domain.prompts import RecordingAsker
-
     problems: list[str] = []
     for item in accounts:
         try:
