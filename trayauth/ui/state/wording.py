@@ -86,7 +86,7 @@ def sentence(step: NextStep) -> str:
     if kind is StepKind.PASTE_AGAIN:
         return "Check the key and paste it again."
     if kind is StepKind.PASTE_NEW:
-        return "Get a fresh token from the provider and paste that."
+        return "Get a fresh token from the provider, then choose “Paste a new token…”."
     if kind is StepKind.PASTE_REDIRECT:
         return "Paste the address the browser showed after you approved, or finish in the browser."
     if kind is StepKind.ALLOW_IN_TRAY:

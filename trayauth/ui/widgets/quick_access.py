@@ -116,7 +116,8 @@ class QuickAccess(QFrame):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Fixed)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Fixed)
-        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        # A provider's name is read from its start ("Sentiance (control user)"): cut its end.
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.tree.itemSelectionChanged.connect(self._selection_changed)
         self.tree.itemActivated.connect(lambda _item, _col: self.act(ActionKey.COPY_HEADER))
         layout.addWidget(self.tree, 1)
@@ -150,7 +151,9 @@ class QuickAccess(QFrame):
         self.timer = QTimer(self)
         self.timer.setInterval(1000)
         self.timer.timeout.connect(self.tick)
-        self.setFixedWidth(WIDTH)
+        # At least wide enough for the row of buttons at their own size: at 2x, or with longer
+        # translated labels, a fixed 460 px squeezed "Inspect…" off the window's edge.
+        self.setFixedWidth(max(WIDTH, layout.sizeHint().width()))
 
     def _shortcut(self, keys: str, action: ActionKey) -> None:
         shortcut = QShortcut(QKeySequence(keys), self)
