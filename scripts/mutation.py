@@ -537,6 +537,30 @@ EQUIVALENT: list[Equivalent] = [
             "session=entry.session))",
         )
     ),
+    *(
+        _eq(
+            "services/renewal",
+            old,
+            new,
+            "_renew names every error of a renewal (exc.about(name)) before it records or raises it",
+            function,
+        )
+        for function in ("ǁ_renew_locked__", "ǁ_refresh__")
+        for old, new in (("account=name,", "account=None,"), ("account=name,", ""))
+    ),
+    *(
+        _eq(
+            "services/renewal",
+            "exc.detail, account=exc.account or name, next_step=NextStep.log_in(name)",
+            new,
+            "_renew names every error of a renewal (exc.about(name)); a flow's error names no other account",
+        )
+        for new in (
+            "exc.detail, account=None, next_step=NextStep.log_in(name)",
+            "exc.detail, next_step=NextStep.log_in(name)",
+            "exc.detail, account=exc.account and name, next_step=NextStep.log_in(name)",
+        )
+    ),
     _eq(
         "services/accounts",
         "next_step=entry.last_step if entry.last_error else None,",

@@ -118,7 +118,8 @@ async def test_an_oauth_refresh_token_the_provider_rejects_is_dropped_and_the_ke
     world.clock.advance(60)
     with pytest.raises(LoginRequired) as info:
         await broker.refresh("work")
-    assert "work" in info.value.message and first.refresh_token not in info.value.message
+    assert info.value.message.startswith("work: ") and "the refresh token was revoked" in info.value.message
+    assert first.refresh_token not in info.value.message
     assert info.value.next_step == NextStep.log_in("work")
     entry = broker.store.vault.entry("work")
     assert entry.tokens is not None and entry.tokens.refresh_token is None, "the dead token was kept"
@@ -157,6 +158,10 @@ async def test_a_rejected_sentiance_refresh_token_leaves_an_account_that_cannot_
     requests = srv.count("sentiance", "auth/token")
     with pytest.raises(LoginRequired, match="the token is about to expire and cannot renew itself") as info:
         await broker.refresh("work")
+    assert info.value.next_step == NextStep.log_in("work")
+    clock.now = view.expires_at  # type: ignore[assignment]
+    with pytest.raises(LoginRequired, match="work: the token expired and cannot renew itself") as info:
+        await broker.token("work")
     assert info.value.next_step == NextStep.log_in("work")
     assert srv.count("sentiance", "auth/token") == requests
     await broker.aclose()
@@ -270,8 +275,9 @@ async def test_renewing_an_account_never_logged_in_asks_for_a_login(world: World
     broker.add(
         Account("work", "sentiance", {"base_url": srv.base_url("sentiance"), "username": user["username"]})
     )
-    with pytest.raises(LoginRequired, match="work is not logged in") as info:
+    with pytest.raises(LoginRequired) as info:
         await broker.refresh("work")
+    assert info.value.message == "work is not logged in"  # named once, not "work: work is …"
     assert info.value.next_step == NextStep.log_in("work")
     await broker.aclose()
 
@@ -515,6 +521,9 @@ async def test_a_new_pair_that_cannot_be_saved(
     else:
         with pytest.raises(StorageError) as info:  # type: ignore[assignment]
             await broker.refresh("work")
+        assert info.value.message.startswith("work: "), "a storage error says which account it hit"
+    folder = broker.store.vault.file.parent
+    assert [f.name for f in folder.iterdir() if f.name.endswith(RESERVE_SUFFIX)] == []
     view = broker.view("work")
     assert (view.error, view.next_step) == (info.value.message, info.value.next_step)
     monkeypatch.delenv(faultpoints.ENV)
