@@ -14,7 +14,10 @@ from tests.integration.test_renewal_mutants import World, world
 from trayauth.domain.errors import AccountNotFound, LoginRequired, TrayauthError
 from trayauth.domain.events import AccountEvent, EventKind
 from trayauth.domain.model import Account, State
+from trayauth.domain.presets import PresetCatalog
 from trayauth.domain.steps import NextStep, StepKind
+from trayauth.services.broker import Broker
+from trayauth.storage.store import Store
 
 __all__ = ["world"]  # the fixture, registered by being imported here
 
@@ -118,8 +121,9 @@ async def test_the_snapshot_says_when_the_account_was_last_used_and_an_expired_t
 async def test_inspecting_an_account_never_logged_in_asks_for_a_login(world: World) -> None:
     broker = world.broker
     broker.add(sentiance(world, "a"))
-    with pytest.raises(LoginRequired, match="a is not logged in") as info:
+    with pytest.raises(LoginRequired) as info:
         broker.inspect("a")
+    assert (info.value.message, info.value.account) == ("a is not logged in", "a")
     assert info.value.next_step == NextStep.log_in("a")
     await broker.aclose()
 
@@ -138,24 +142,34 @@ async def test_an_account_whose_preset_cannot_be_read_is_listed_with_the_reason(
     views = {v.name: v for v in broker.accounts()}
     view = views["gone"]
     assert view.provider == "no-such-preset" and view.preset_id == "no-such-preset"
-    assert (view.renewable, view.interactive, view.sign_in_by) == (False, False, None)
+    assert (view.renewable, view.interactive, view.sign_in_by, view.pasted) == (False, False, None, False)
     reason = info.value.about("gone")  # the list names the account it is about
     assert (view.error, view.next_step) == (reason.message, reason.next_step)
     assert view.error is not None and view.error.startswith("gone: ")
     assert view.state is State.LOGGED_OUT
     assert views["work"].error is None and views["work"].renewable
+    assert views["work"].sign_in_by is None, "a session that renews itself has no sign-in-by"
+    assert views["work"].pasted is False
+    broker.add(Account("b", "bearer", {}))
+    assert broker.view("b").pasted is True
     await broker.aclose()
 
 
 @pytest.mark.asyncio
-async def test_with_every_account_removed_the_list_needs_no_vault_key(world: World, tmp_path: Path) -> None:
+async def test_with_every_account_removed_the_list_needs_no_vault_key(
+    world: World, tmp_path: Path, isolated: Path
+) -> None:
     """The vault stays behind, its key may not (a keyring wiped after the last remove): an empty
     list must not fail on a key nothing needs."""
     broker, srv = world.broker, world.srv
     await login_sentiance(broker, srv)
     await broker.remove("work")
-    for key_file in (tmp_path / "data").rglob("keyring_pass.cfg"):
-        key_file.unlink()
-    assert broker.accounts() == []
-    assert broker.default_account() is None
     await broker.aclose()
+    key_files = list((tmp_path / "data").rglob("keyring_pass.cfg"))
+    assert key_files and broker.store.vault.file.exists()
+    for key_file in key_files:
+        key_file.unlink()
+    later = Broker(Store.open(isolated), PresetCatalog())  # a new process: no key in memory
+    assert later.accounts() == []
+    assert later.default_account() is None
+    await later.aclose()
