@@ -17,8 +17,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-import jwt
-
 from trayauth.domain.errors import ProviderError
 from trayauth.domain.model import State, TokenSet
 
@@ -115,19 +113,84 @@ def _b64decode(part: str) -> bytes:
     return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
 
 
+# RFC 4648 §5 without padding: what a JWS compact segment is made of (RFC 7515 §2, §7.1).
+_BASE64URL = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+# The only critical header extension PyJWT understands (RFC 7797); any other makes it refuse.
+_KNOWN_CRIT = frozenset({"b64"})
+
+
+def _segment(part: bytes) -> bytes | None:
+    """One base64url segment, decoded; None where PyJWT refuses it.
+
+    Up to two trailing ``=`` are tolerated (some issuers pad) when the length is then a multiple
+    of four; any other character outside the alphabet, an impossible length, or bits left over
+    that a canonical encoder would not write are refused.
+    """
+    stripped = part.rstrip(b"=")
+    padding = len(part) - len(stripped)
+    if padding > 2 or (padding and len(part) % 4) or len(stripped) % 4 == 1:
+        return None
+    if not _BASE64URL.issuperset(stripped):
+        return None
+    decoded = base64.urlsafe_b64decode(stripped + b"=" * (-len(stripped) % 4))
+    if base64.urlsafe_b64encode(decoded).rstrip(b"=") != stripped:
+        return None
+    return decoded
+
+
+def _json_object(data: bytes) -> dict[str, Any] | None:
+    try:
+        value = json.loads(data)  # bytes: UTF-8/16/32 detected as PyJWT's json.loads does
+    except (ValueError, RecursionError):  # not JSON or not text, numbers over the digit limit, too deep
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _header_refused(header: dict[str, Any]) -> bool:
+    """What PyJWT refuses in a header even without checking a signature: a non-string ``kid``,
+    a ``crit`` that is not a non-empty list of extensions it knows, and an unencoded payload
+    (``b64`` false, RFC 7797), which has no claims in the token to read."""
+    if "kid" in header and not isinstance(header["kid"], str):
+        return True
+    if "crit" in header:
+        crit = header["crit"]
+        if not isinstance(crit, list) or not crit:
+            return True
+        if any(not isinstance(ext, str) or ext not in _KNOWN_CRIT for ext in crit):
+            return True
+    return header.get("b64", True) is False
+
+
 def jwt_parts(token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    """Header and claims of a JWT, unverified: for display and expiry only, never for trust."""
+    """Header and claims of a JWT, unverified: for display and expiry only, never for trust.
+
+    A JWS compact serialization (RFC 7515 §7.1) read with the standard library: three base64url
+    segments, the first two JSON objects. The signature is not checked, because trayauth is not
+    the token's audience (the API is); it reads ``exp``, ``iat`` and the scopes to know when to
+    renew and what to show. PyJWT did this before, but importing it loads cryptography's
+    asymmetric key algorithms: 3.2 MiB resident in the tray on top of what the vault's Fernet
+    already loads (6.8 MiB in a bare interpreter), kept for the whole life of a tray that reads
+    every account's token at start. The reader accepts and refuses what PyJWT's unverified decode
+    does (tests/unit/test_jws_reader.py feeds both the same tokens); PyJWT remains for checking
+    ID-token signatures at login (protocol/idtoken).
+    """
     if token.count(".") != 2:
         return None
-
     try:
-        header = jwt.get_unverified_header(token)
-        claims = jwt.decode(token, options={"verify_signature": False})
-    except jwt.PyJWTError:
+        raw = token.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: not a token (PyJWT raised instead of refusing)
         return None
-    if not isinstance(claims, dict):
+    parts = [_segment(part) for part in raw.split(b".")]
+    if any(part is None for part in parts):
         return None
-    return dict(header), claims
+    header_data, payload, _signature = (part or b"" for part in parts)
+    header = _json_object(header_data)
+    if header is None or _header_refused(header):
+        return None
+    claims = _json_object(payload)
+    if claims is None:
+        return None
+    return header, claims
 
 
 def paseto_public_claims(token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
