@@ -4,7 +4,9 @@ The exceptions are few and each has its reason: the CLI's dispatch is the one pl
 what a command loads (the fast path through the tray must stay at the floor of any Python client:
 tests/unit/test_fast_path.py, tests/benchmarks/bench_cli.py), the modules on that path keep their
 failure-only imports, and a third-party package that only some runs need (filelock, keyring,
-keyring) is imported in one place, when first used. In ``ui/`` that place is ``ui/deferred.py``.
+keyring) is imported in one place, when first used. In ``ui/`` that place is ``ui/deferred.py``;
+below the user interfaces, the flow registry (``flows/__init__.py``) decides when a flow's code
+loads. ``importlib.import_module`` and ``__import__`` inside a function count as late imports too.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ ALLOWED = {
     "or a warning (the fast path's import set is pinned)",
     "cli/handoff.py": "exec/kube/git-credential before argparse: each loads only its own "
     "integration, the core only when no tray answers, the error wording only on a failure",
+    "flows/__init__.py": "the flow registry: a flow's login, and its renewal and revocation, load "
+    "when first called, so renewing a refresh token never loads a login's PyJWT and authlib",
     "client.py": "standard library only, on the fast path: platformdirs only without "
     "XDG_RUNTIME_DIR, hashlib only for the digest of a refused token",
     "domain/errors.py": "raised on the fast path: the step types (enum, dataclasses) only when a "
@@ -51,12 +55,21 @@ def imports_in_functions(path: Path) -> list[str]:
     def visit(node: ast.AST, in_function: bool) -> None:
         for child in ast.iter_child_nodes(node):
             inside = in_function or isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef)
-            if in_function and isinstance(child, ast.Import | ast.ImportFrom):
+            if in_function and (isinstance(child, ast.Import | ast.ImportFrom) or _imports_by_name(child)):
                 found.append(f"{child.lineno}: {ast.unparse(child)}")
             visit(child, inside)
 
     visit(ast.parse(path.read_text(encoding="utf-8")), False)
     return found
+
+
+def _imports_by_name(node: ast.AST) -> bool:
+    """``importlib.import_module(...)``, ``import_module(...)`` or ``__import__(...)``."""
+    if not isinstance(node, ast.Call):
+        return False
+    func = node.func
+    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+    return name in ("import_module", "__import__")
 
 
 def modules() -> list[str]:
@@ -75,7 +88,8 @@ def test_imports_are_at_the_top_outside_a_short_allowlist() -> None:
 def test_every_allowed_module_still_needs_it() -> None:
     """An entry whose module moved its imports up goes, so the list stays short and true."""
     assert [m for m in ALLOWED if not imports_in_functions(PACKAGE / m)] == []
-    assert len(ALLOWED) <= 12
+    # 13 since the count sees imports by name: the flow registry had one all along, uncounted.
+    assert len(ALLOWED) <= 13
 
 
 def test_the_count_sees_nested_and_async_imports(tmp_path: Path) -> None:
@@ -85,10 +99,13 @@ def test_the_count_sees_nested_and_async_imports(tmp_path: Path) -> None:
         "def f():\n    import json\n    def g():\n        from re import sub\n"
         "async def h():\n    import asyncio\n"
         "class C:\n    def m(self):\n        import sys\n"
+        "def by_name():\n    return importlib.import_module('json'), __import__('os')\n"
     )
     assert imports_in_functions(sample) == [
         "3: import json",
         "5: from re import sub",
         "7: import asyncio",
         "10: import sys",
+        "12: importlib.import_module('json')",
+        "12: __import__('os')",
     ]

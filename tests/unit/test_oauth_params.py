@@ -28,6 +28,7 @@ from trayauth.flows.device_code import parse_device_authorization
 from trayauth.flows.discovery import well_known_urls
 from trayauth.net.http import HttpResponse
 from trayauth.protocol import oauth
+from trayauth.protocol.pkce import new_pkce
 
 STATE = "s" * 43
 TOKEN_URL = "https://auth.example.com/token"
@@ -55,7 +56,7 @@ def test_state_and_pkce_are_fresh_and_well_formed() -> None:
     states = {oauth.new_state() for _ in range(50)}
     assert len(states) == 50
     assert all(len(s) >= 43 and re.fullmatch(r"[A-Za-z0-9_-]+", s) for s in states)
-    first, second = oauth.new_pkce(), oauth.new_pkce()
+    first, second = new_pkce(), new_pkce()
     assert first.verifier != second.verifier
     for pkce in (first, second):
         assert re.fullmatch(r"[A-Za-z0-9\-._~]{43,128}", pkce.verifier), "RFC 7636 §4.1 verifier"

@@ -8,6 +8,9 @@ must finish within it, Attentive's is 120), ``client_auth``, ``authorize_params`
 :class:`trayauth.domain.options.OAuthOptions`. Asking for ``offline_access`` sends
 ``prompt=consent``; an ``iss`` in the redirect is checked (RFC 9207) and required where the server
 promises it; an ID token is verified against the issuer's keys with the nonce sent here.
+
+The login only: renewal and revocation are the same for every OAuth flow and live in
+:mod:`trayauth.flows.oauth_session`, so a renewal by refresh token does not load this module.
 """
 
 from __future__ import annotations
@@ -18,11 +21,11 @@ from collections.abc import Awaitable
 from trayauth.domain.errors import LoginRequired, LoginTimeout
 from trayauth.domain.model import TokenSet
 from trayauth.domain.steps import NextStep
-from trayauth.flows import discovery, grants, idtoken, revocation
+from trayauth.flows import discovery, grants, idtoken
 from trayauth.flows.base import FlowContext
 from trayauth.net import loopback
 from trayauth.protocol import oauth
-from trayauth.protocol.revocation import RevocationResult
+from trayauth.protocol.pkce import new_pkce
 
 
 async def login(ctx: FlowContext) -> TokenSet:
@@ -39,7 +42,7 @@ async def login(ctx: FlowContext) -> TokenSet:
     client = grants.client_for(ctx, endpoints.auth_methods)
     scopes = grants.scopes_for(ctx, endpoints.scopes_supported)
     state = oauth.new_state()
-    pkce = oauth.new_pkce() if options.pkce else None
+    pkce = new_pkce() if options.pkce else None
     # A nonce only where an ID token can come back, so plain OAuth servers see no unknown parameter.
     nonce = oauth.new_nonce() if "openid" in scopes else None
     configured = {k: discovery.fill_template(ctx, v) for k, v in options.authorize_params.items()}
@@ -103,10 +106,3 @@ async def _within(ctx: FlowContext, exchange: Awaitable[TokenSet], lifetime: flo
     except oauth.GrantExpired:
         raise expired from None
 
-
-async def refresh(ctx: FlowContext, tokens: TokenSet) -> TokenSet:
-    return await grants.refresh_grant(ctx, tokens)
-
-
-async def revoke(ctx: FlowContext, tokens: TokenSet | None) -> RevocationResult:
-    return await revocation.revoke_oauth(ctx, tokens)

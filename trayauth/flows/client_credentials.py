@@ -8,7 +8,7 @@ out a refresh token anyway.
 from __future__ import annotations
 
 from trayauth.domain.model import TokenSet
-from trayauth.flows import grants, revocation
+from trayauth.flows import direct_grant, grants, revocation
 from trayauth.flows.base import FlowContext
 from trayauth.protocol.revocation import RevocationResult
 
@@ -16,7 +16,8 @@ from trayauth.protocol.revocation import RevocationResult
 async def login(ctx: FlowContext) -> TokenSet:
     ctx.require("client_id")
     ctx.require_secret("client_secret")
-    return await grants.direct_grant(ctx, {"grant_type": "client_credentials"}, grant="client_credentials")
+    form = {"grant_type": "client_credentials"}
+    return await direct_grant.direct_grant(ctx, form, grant="client_credentials")
 
 
 async def refresh(ctx: FlowContext, tokens: TokenSet) -> TokenSet:

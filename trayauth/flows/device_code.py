@@ -5,6 +5,9 @@ wait ``interval`` seconds (5 when the server names none) before each poll, keep 
 ``authorization_pending``, add 5 seconds for good on ``slow_down``, stop at ``expires_in``.
 Waiting goes through ``ctx.http.sleep`` (the HTTP policy's injectable sleep), so tests poll
 without real seconds passing; the user can cancel the question at any time.
+
+The login only: renewal and revocation are the same for every OAuth flow and live in
+:mod:`trayauth.flows.oauth_session`, so a renewal by refresh token does not load this module.
 """
 
 from __future__ import annotations
@@ -20,11 +23,10 @@ from trayauth.domain.errors import LoginCancelled, LoginRequired, LoginTimeout, 
 from trayauth.domain.model import TokenSet
 from trayauth.domain.prompts import DeviceCode
 from trayauth.domain.steps import NextStep
-from trayauth.flows import discovery, grants, idtoken, revocation
+from trayauth.flows import discovery, grants, idtoken
 from trayauth.flows.base import FlowContext
 from trayauth.net.http import check_url
 from trayauth.protocol import oauth
-from trayauth.protocol.revocation import RevocationResult
 
 DEFAULT_INTERVAL = 5.0
 SLOW_DOWN_STEP = 5.0
@@ -196,10 +198,3 @@ async def login(ctx: FlowContext) -> TokenSet:
     await idtoken.check(ctx, endpoints, tokens, nonce=None)
     return tokens
 
-
-async def refresh(ctx: FlowContext, tokens: TokenSet) -> TokenSet:
-    return await grants.refresh_grant(ctx, tokens)
-
-
-async def revoke(ctx: FlowContext, tokens: TokenSet | None) -> RevocationResult:
-    return await revocation.revoke_oauth(ctx, tokens)

@@ -1,5 +1,8 @@
 """The token endpoint: the single place a grant is sent, so every grant maps RFC 6749 §5.2 errors
 the same way and every request goes through the one HTTP policy.
+
+A refresh needs nothing else, so this module loads no ID-token check (PyJWT): the logins that
+verify one (``direct_grant``, the browser and device sign-ins) import ``flows.idtoken`` themselves.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from trayauth.domain.errors import LoginRequired, NetworkError
 from trayauth.domain.steps import NextStep
-from trayauth.flows import discovery, idtoken
+from trayauth.flows import discovery
 from trayauth.net.http import reading
 from trayauth.protocol.oauth import ClientAuth, auth_method, choose_scopes, parse_token_response
 
@@ -61,20 +64,6 @@ def client_for(ctx: FlowContext, supported: Sequence[str] = ()) -> ClientAuth:
     )
     method = auth_method(ctx.preset.oauth.client_auth, supported)
     return ClientAuth(ctx.setting("client_id"), secret, method)
-
-
-async def direct_grant(ctx: FlowContext, form: Mapping[str, str], *, grant: str) -> TokenSet:
-    """A grant that is one request to the token endpoint (password, client credentials)."""
-    endpoints = await discovery.endpoints(ctx, extras=True)
-    scopes = scopes_for(ctx, endpoints.scopes_supported)
-    if scopes:
-        form = {**form, "scope": " ".join(scopes)}
-    client = client_for(ctx, endpoints.auth_methods)
-    tokens = await request_token(
-        ctx, endpoints.token, form, grant=grant, client=client, requested_scopes=scopes
-    )
-    await idtoken.check(ctx, endpoints, tokens, nonce=None)
-    return tokens
 
 
 async def refresh_grant(ctx: FlowContext, tokens: TokenSet) -> TokenSet:

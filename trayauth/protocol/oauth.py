@@ -16,9 +16,6 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
 
-from authlib.common.security import generate_token
-from authlib.oauth2.rfc7636 import create_s256_code_challenge
-
 from trayauth.domain.errors import (
     CredentialsRejected,
     LoginCancelled,
@@ -103,21 +100,6 @@ def new_nonce() -> str:
 def new_state() -> str:
     """An unguessable ``state`` (RFC 6749 §10.12): 256 bits, URL-safe."""
     return entropy.token_urlsafe(32)
-
-
-@dataclass(frozen=True)
-class Pkce:
-    """RFC 7636: the verifier stays here, the S256 challenge goes to the browser."""
-
-    verifier: str
-    challenge: str
-    method: str = "S256"
-
-
-def new_pkce() -> Pkce:
-
-    verifier = generate_token(64)  # 64 of [A-Za-z0-9] from SystemRandom: ~380 bits, §4.1's charset
-    return Pkce(verifier, create_s256_code_challenge(verifier))
 
 
 def authorization_url(
