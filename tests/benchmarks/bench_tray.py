@@ -4,7 +4,8 @@ Prints figures and ratios against floors measured in the same run; not a test. N
 (run it under ``xvfb-run -a`` on a headless box; with a tray host such as ``trayer`` running the
 tray icon path is measured, else the fallback window's). Run:
 
-    .venv/bin/python tests/benchmarks/bench_tray.py [--runs N] [--idle SECONDS]
+    .venv/bin/python tests/benchmarks/bench_tray.py [--runs N] [--idle SECONDS] [--only memory]
+        [--compare TREE]
 
 - tray ready: process start until the icon is shown and the socket answers, against a bare
   PySide6 + qasync app that shows a tray icon and answers on a socket (goal <= 2x);
@@ -14,8 +15,10 @@ tray icon path is measured, else the fallback window's). Run:
 - opening the menu with 50 accounts (goal < 50 ms), against a bare QMenu of the same shape;
 - resident memory of the tray with 20 accounts against the bare PySide6 + qasync tray, both
   settled for two seconds after they are ready (goal <= 1.3x), and the tray's again after
-  quick access was opened once and after its first renewal (what is loaded on first use stays:
-  these are its lasting sizes);
+  quick access was opened once and after its first renewals, of a steps preset and of an OAuth
+  refresh token (what is loaded on first use stays: these are its lasting sizes). ``--compare
+  TREE`` measures another checkout's tray in the same run (``git archive main | tar -x -C
+  TREE``: the figures before a change), ``--only memory`` skips the other figures;
 - opening quick access with 200 accounts (goal < 50 ms): the first opening (which builds the
   window) and the median of later ones.
 """
@@ -258,10 +261,105 @@ def quick_open_ms(config: Path, runs: int) -> tuple[float, float]:
     return times[0], statistics.median(times[1:] or times)
 
 
+def oauth_account(config: Path, srv: object, name: str) -> None:
+    """An OAuth account (password grant) logged in: it renews by refresh token at the token endpoint."""
+    from trayauth.domain.model import Account
+    from trayauth.services.broker import Broker
+
+    broker = Broker.open(config)
+    issuer = srv.issuer  # type: ignore[attr-defined]
+
+    async def login() -> None:
+        try:
+            settings = {"token_url": f"{issuer}/token", "client_id": "trayauth-public", "username": "demo"}
+            broker.add(Account(name, "oauth2-password", settings))
+            await broker.login(name, {"password": "demo-password"})
+        finally:
+            await broker.aclose()
+
+    asyncio.run(login())
+
+
+def tray_rss(py: str, env: dict[str, str], config: Path, srv: object, tmp: Path, tree: str) -> list[float]:
+    """The tray's RSS (20 accounts) once ready, after quick access was opened once, and, on a copy
+    of the config with two more accounts whose tokens live 20 s (a steps preset and an OAuth
+    refresh token), after both renewed: what is loaded on first use stays, so the last is the
+    tray's lasting size. ``tree``: run that checkout's trayauth instead (the figures before a change)."""
+    if tree:
+        env = {**env, "PYTHONPATH": tree}
+    runtime = config / "run"
+    _ms, proc = time_until_ready([py, "-m", "trayauth"], env, runtime)
+    try:
+        time.sleep(2)
+        start = rss_mib(proc.pid)
+        subprocess.run([py, "-m", "trayauth", "pick"], env=env, capture_output=True, check=True)
+        time.sleep(2)
+        used = rss_mib(proc.pid)
+    finally:
+        stop_process(proc)
+    renew_config = tmp / f"config-renew-{len(list(tmp.glob('config-renew-*')))}"
+    shutil.copytree(config, renew_config, ignore=shutil.ignore_patterns("run"))
+    for vendor in ("sentiance", "oauth"):
+        srv.set_lifetime(vendor, 20)  # type: ignore[attr-defined]
+    try:
+        add_accounts(renew_config, srv, 1, first=99)
+        oauth_account(renew_config, srv, "oauth99")
+        renew_env = {**env, "TRAYAUTH_CONFIG_DIR": str(renew_config)}
+        before = [srv.refreshes(v) for v in ("sentiance", "oauth")]  # type: ignore[attr-defined]
+        _ms, proc = time_until_ready([py, "-m", "trayauth"], renew_env, renew_config / "run")
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not all(
+                srv.refreshes(v) > n  # type: ignore[attr-defined]
+                for v, n in zip(("sentiance", "oauth"), before, strict=True)
+            ):
+                time.sleep(0.2)
+            renewed = all(
+                srv.refreshes(v) > n  # type: ignore[attr-defined]
+                for v, n in zip(("sentiance", "oauth"), before, strict=True)
+            )
+            time.sleep(2)
+            lasting = rss_mib(proc.pid)
+        finally:
+            stop_process(proc)
+    finally:
+        for vendor in ("sentiance", "oauth"):
+            srv.set_lifetime(vendor, 3600)  # type: ignore[attr-defined]
+    return [start, used, lasting if renewed else float("nan")]
+
+
+def memory(py: str, env: dict[str, str], config: Path, srv: object, tmp: Path, compare: str | None) -> None:
+    """Resident memory against the bare PySide6 + qasync tray measured in the same run; with
+    ``--compare TREE``, that checkout's tray too (e.g. ``git archive main``), before ours."""
+    bare_sock = tmp / "bare.sock"
+    if bare_sock.exists():
+        bare_sock.unlink()
+    _ms, proc = time_until_ready([py, "-c", BARE_TRAY, str(bare_sock)], env, tmp_bare(tmp))
+    time.sleep(2)
+    bare = rss_mib(proc.pid)
+    stop_process(proc)
+    trees = [(f"{compare} (before)", compare), ("this checkout", "")] if compare else [("", "")]
+    for label, tree in trees:
+        start, used, lasting = tray_rss(py, env, config, srv, tmp, tree)
+        if label:
+            print(f"tray RSS: {label}")
+        for name, value in (
+            ("tray RSS (20 accounts)       ", start),
+            ("  after quick access opened  ", used),
+            ("  after its first renewals   ", lasting),
+        ):
+            goal = " (goal <= 1.3x)" if value is start else ""
+            print(f"{name}   {value:7.1f} MiB vs bare tray {bare:6.1f} MiB  {value / bare:4.2f}x{goal}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--idle", type=float, default=60.0)
+    parser.add_argument("--only", choices=("all", "memory"), default="all", help="memory: 1b only")
+    parser.add_argument(
+        "--compare", metavar="TREE", help="also measure the tray RSS of another checkout (before a change)"
+    )
     args = parser.parse_args()
     from trayauth.demo import ProviderServer
 
@@ -282,6 +380,10 @@ def main() -> None:
             f"runs: {args.runs}"
         )
 
+        if args.only == "memory":
+            memory(py, env, config, srv, tmp, args.compare)
+            return
+
         # 1. ready: ours vs a bare PySide6 + qasync tray app
         ours, bare = [], []
         bare_sock = tmp / "bare.sock"
@@ -301,56 +403,9 @@ def main() -> None:
             f"  {ready / floor_ready:4.2f}x (goal <= 2x)"
         )
 
-        # 1b. resident memory, side by side, each settled after it is ready (the accounts are
-        # loaded and their vault decrypted by then: the icon shows their state)
-        _ms, proc = time_until_ready([py, "-m", "trayauth"], env, runtime)
-        time.sleep(2)
-        ours_rss = rss_mib(proc.pid)
-        # What the tray builds on first use (quick access, and with it Qt's font database) stays
-        # for good: measured too, after `trayauth pick` opened quick access once.
-        subprocess.run([py, "-m", "trayauth", "pick"], env=env, capture_output=True, check=True)
-        time.sleep(2)
-        used_rss = rss_mib(proc.pid)
-        stop_process(proc)
-        if bare_sock.exists():
-            bare_sock.unlink()
-        _ms, proc = time_until_ready([py, "-c", BARE_TRAY, str(bare_sock)], env, tmp_bare(tmp))
-        time.sleep(2)
-        bare_rss = rss_mib(proc.pid)
-        stop_process(proc)
-        print(
-            f"tray RSS (20 accounts)         {ours_rss:7.1f} MiB vs bare tray {bare_rss:6.1f} MiB"
-            f"  {ours_rss / bare_rss:4.2f}x (goal <= 1.3x)"
-        )
-        print(
-            f"  after quick access opened    {used_rss:7.1f} MiB vs bare tray {bare_rss:6.1f} MiB"
-            f"  {used_rss / bare_rss:4.2f}x"
-        )
-
-        # 1c. and once it has renewed a token: a renewal loads the HTTP stack and the flow for
-        # good, so this is the tray's lasting size (a copy of the config with one more account
-        # whose token lives 20 s; the other parts keep the hour-long tokens, idle)
-        renew_config = tmp / "config-renew"
-        shutil.copytree(config, renew_config, ignore=shutil.ignore_patterns("run"))
-        srv.set_lifetime("sentiance", 20)
-        add_accounts(renew_config, srv, 1, first=99)
-        renew_env = {**env, "TRAYAUTH_CONFIG_DIR": str(renew_config)}
-        before = srv.refreshes("sentiance")
-        _ms, proc = time_until_ready([py, "-m", "trayauth"], renew_env, renew_config / "run")
-        try:
-            deadline = time.monotonic() + 60
-            while srv.refreshes("sentiance") == before and time.monotonic() < deadline:
-                time.sleep(0.2)
-            renewed = srv.refreshes("sentiance") > before
-            time.sleep(2)
-            renewed_rss = rss_mib(proc.pid)
-        finally:
-            stop_process(proc)
-            srv.set_lifetime("sentiance", 3600)
-        print(
-            f"  after its first renewal      {renewed_rss:7.1f} MiB vs bare tray {bare_rss:6.1f} MiB"
-            f"  {renewed_rss / bare_rss:4.2f}x" + ("" if renewed else "  (NO RENEWAL SEEN)")
-        )
+        # 1b. resident memory, side by side with the bare tray (each settled two seconds after
+        # it is ready: the accounts are loaded and their vault decrypted by then)
+        memory(py, env, config, srv, tmp, args.compare)
 
         # 2. the CLI through the running tray vs python -c pass; 3. idle CPU of that tray
         _ms, tray = time_until_ready([py, "-m", "trayauth"], env, runtime)
