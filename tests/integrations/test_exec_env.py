@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from typing import Any
 
 import pytest
@@ -55,6 +56,18 @@ def test_exec_env_option_names_the_variable(api: str) -> None:
     assert bad.returncode == 2 and "not a variable name" in bad.stderr and "Traceback" not in bad.stderr
 
 
+def program_of(pid: int) -> bytes:
+    """argv[0] of ``pid``. While sh execs into sleep the kernel shows an empty command line for a
+    moment: read again until the new one is there (a generous limit, not a timing)."""
+    deadline = time.monotonic() + 30
+    while True:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            first = f.read().split(b"\0")[0]
+        if first or time.monotonic() > deadline:
+            return first
+        time.sleep(0.001)
+
+
 def test_exec_passes_exit_status_and_signals_through(api: str, agent: Agent) -> None:
     assert cli("exec", api, "--", "sh", "-c", "exit 7").returncode == 7
     # The command *is* the process trayauth started (exec, not a child): a signal sent to that
@@ -66,8 +79,7 @@ def test_exec_passes_exit_status_and_signals_through(api: str, agent: Agent) -> 
     )
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
-        with open(f"/proc/{proc.pid}/cmdline", "rb") as f:
-            assert f.read().split(b"\0")[0] in (b"sh", b"sleep")  # not python: trayauth is gone
+        assert program_of(proc.pid) in (b"sh", b"sleep")  # not python: trayauth is gone
         os.kill(proc.pid, signal.SIGINT)
         assert proc.wait(timeout=30) == -signal.SIGINT
     finally:
