@@ -38,6 +38,10 @@ TARGETS: dict[str, list[str]] = {
         "tests/unit/test_tokens.py",
         "tests/unit/test_token_rules.py",
         "tests/unit/test_token_edges.py",
+        "tests/unit/test_bearer_token_rules.py",
+        # session_ends_at, the sign-in-by moment, is read through the account snapshots.
+        "tests/integration/test_accounts_mutants.py",
+        "tests/integration/test_renewal_mutants.py",
     ],
     "net/http": [
         "tests/unit/test_http_policy.py",

@@ -593,3 +593,21 @@ async def test_a_logout_waits_for_the_provider_no_longer_than_its_deadline(world
     assert "no answer within 0.05 s" in result.detail
     assert broker.store.vault.entry("work").tokens is None
     await broker.aclose()
+
+
+@pytest.mark.asyncio
+async def test_a_pasted_token_whose_preset_claims_to_renew_says_it_is_about_to_expire(world: World) -> None:
+    """A user's pasted-token preset that says renew = "relogin" but keeps nothing to log in with:
+    in its last minute, a renewal says the pasted token is about to expire (not that it expired)
+    and that a new one must be pasted."""
+    broker, srv, clock = world.broker, world.srv, world.clock
+    broker.presets._cache["bearer"] = replace(broker.presets.get("bearer"), renew="relogin")
+    expires = int(clock.now) + 3600
+    broker.add(Account("b", "bearer", {}))
+    await broker.login("b", {"token": srv.mint_jwt({"sub": "x", "exp": expires})})
+    clock.now = float(expires - 30)
+    with pytest.raises(LoginRequired) as info:
+        await broker.refresh("b")
+    assert info.value.message == "b: the pasted token is about to expire and cannot renew itself"
+    assert info.value.next_step == NextStep.paste_new("b")
+    await broker.aclose()
