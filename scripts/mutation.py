@@ -39,6 +39,7 @@ TARGETS: dict[str, list[str]] = {
         "tests/unit/test_token_rules.py",
         "tests/unit/test_token_edges.py",
         "tests/unit/test_bearer_token_rules.py",
+        "tests/unit/test_jws_reader.py",
         # session_ends_at, the sign-in-by moment, is read through the account snapshots.
         "tests/integration/test_accounts_mutants.py",
         "tests/integration/test_renewal_mutants.py",

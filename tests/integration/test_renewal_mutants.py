@@ -239,6 +239,7 @@ async def test_refresh_now_hands_back_a_pasted_token_while_it_is_valid(world: Wo
     token = srv.mint_jwt(claims)
     broker.add(Account("b", "bearer", {}))
     await broker.login("b", {"token": token})
+    assert broker.view("b").sign_in_by is None, "a pasted token has an expiry, not a sign-in-by"
     clock.advance(60)
     assert (await broker.refresh("b")).access_token == token
     assert events[-1] == AccountEvent(EventKind.RENEWED, "b")
