@@ -13,6 +13,7 @@ if command -v npm >/dev/null 2>&1; then
   npm ci --prefix tests/interop/oidc --no-audit --no-fund --loglevel=error >/dev/null
 fi
 .venv/bin/ruff check .
+.venv/bin/ruff format --check --quiet .
 .venv/bin/mypy
 export QT_QPA_PLATFORM=offscreen
 .venv/bin/python -m pytest "$@"

@@ -45,10 +45,7 @@ from trayauth.ui.widgets.dialogs.login import LoginDialog
 from trayauth.ui.widgets.dialogs.settings import SettingsDialog
 
 # A JWT with a far expiry: pasted as a bearer token, it logs in without any network.
-PASTED = (
-    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJsYXlvdXQiLCJleHAiOjQxMDI0NDQ4MDB9."
-    "c2lnbmF0dXJlLW5vdC1jaGVja2Vk"
-)
+PASTED = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJsYXlvdXQiLCJleHAiOjQxMDI0NDQ4MDB9.c2lnbmF0dXJlLW5vdC1jaGVja2Vk"
 
 
 class DismissedKeyring(KeyringBackend):

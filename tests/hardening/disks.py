@@ -65,4 +65,3 @@ def tiny_disk(path: Path, size: str = "512k") -> Iterator[TinyDisk]:
         yield TinyDisk(path)
     finally:
         subprocess.run(["umount", "-l", str(path)], check=False, capture_output=True)
-

@@ -206,7 +206,7 @@ class Drip:
                 conn.recv(65536)
                 if not self.drip_headers:
                     conn.sendall(head)
-                for byte in (head + body if self.drip_headers else body):
+                for byte in head + body if self.drip_headers else body:
                     if self._stop.wait(1.0):
                         return
                     conn.sendall(bytes([byte]))
@@ -247,5 +247,3 @@ async def test_a_server_that_sends_one_byte_a_second_meets_the_deadline(
         assert clear_line(line, ["pw-secret-1"]) is None, line
         assert broker.store.vault.entry(NAME).tokens is None
         outcome.text = "ends with the timeout error, nothing stored"
-
-

@@ -169,7 +169,7 @@ async def test_scheduler_wakes_on_time_for_a_token_that_cannot_renew(world: Brok
 async def test_a_failed_refresh_is_retried_so_the_error_clears_when_the_provider_recovers(
     world: BrokerWorld, restart: bool
 ) -> None:
-    """"Refresh now" failed with 47 minutes left: the account must not stay red until the token
+    """ "Refresh now" failed with 47 minutes left: the account must not stay red until the token
     next falls due; the scheduler retries on its backoff and the error goes with the success."""
     broker, srv, clock, events = world.broker, world.srv, world.clock, world.events
     await login_sentiance(broker, srv)

@@ -49,13 +49,17 @@ def test_cli_list_and_the_tray_say_the_same_state(isolated: Path) -> None:
     broker = Broker.open(isolated)
     now = time.time()
     tray = {v.name: state_now(v, now).value for v in broker.accounts()}
-    assert listed == tray == {
-        "fresh": "valid",
-        "soon": "expiring",
-        "gone": "expired",
-        "failing": "error",
-        "idle": "logged_out",
-    }
+    assert (
+        listed
+        == tray
+        == {
+            "fresh": "valid",
+            "soon": "expiring",
+            "gone": "expired",
+            "failing": "error",
+            "idle": "logged_out",
+        }
+    )
     soon = broker.view("soon")
     assert soon.state is State.EXPIRING and status_word(soon, now, lead=0.0) == "expiring"
 

@@ -43,8 +43,7 @@ ALLOWED = {
     "(which load asyncio) only when it serves (test_the_client_imports_nothing_heavy); fcntl or "
     "msvcrt by platform",
     "storage/keystore.py": "keyring only when the key is in the keyring (a key file needs none)",
-    "storage/locks.py": "filelock, in one place, only when a lock is taken (reading the vault "
-    "takes none)",
+    "storage/locks.py": "filelock, in one place, only when a lock is taken (reading the vault takes none)",
 }
 
 

@@ -96,8 +96,8 @@ async def _within(ctx: FlowContext, exchange: Awaitable[TokenSet], lifetime: flo
     exchange stuck behind Retry-After waits or a slow network is abandoned, not retried forever.
     """
     expired = LoginTimeout(
-        f"the authorization code expired before it could be exchanged "
-        f"(codes live {round(lifetime)} s)", account=ctx.name
+        f"the authorization code expired before it could be exchanged (codes live {round(lifetime)} s)",
+        account=ctx.name,
     )
     try:
         return await asyncio.wait_for(exchange, lifetime)
@@ -105,4 +105,3 @@ async def _within(ctx: FlowContext, exchange: Awaitable[TokenSet], lifetime: flo
         raise expired from None
     except oauth.GrantExpired:
         raise expired from None
-

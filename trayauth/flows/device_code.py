@@ -197,4 +197,3 @@ async def login(ctx: FlowContext) -> TokenSet:
         question.finish()
     await idtoken.check(ctx, endpoints, tokens, nonce=None)
     return tokens
-

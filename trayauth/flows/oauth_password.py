@@ -22,4 +22,3 @@ async def login(ctx: FlowContext) -> TokenSet:
         "password": ctx.require_secret("password"),
     }
     return await direct_grant.direct_grant(ctx, form, grant="password")
-

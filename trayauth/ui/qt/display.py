@@ -87,8 +87,7 @@ def qt_problem(
     if spec is None or spec.origin is None:
         return (
             "the tray needs PySide6, which is not installed in this Python; "
-            "reinstall trayauth with its dependencies (pipx install --force trayauth); "
-            + CLI_HINT
+            "reinstall trayauth with its dependencies (pipx install --force trayauth); " + CLI_HINT
         )
     if not plat.startswith("linux"):
         return None

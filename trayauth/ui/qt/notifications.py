@@ -96,9 +96,7 @@ class DesktopNotifications:
             rule = MatchRule(type="signal", interface=INTERFACE, member=member, path=PATH)
             router.filter(rule, queue=queue, bufsize=64)
             with contextlib.suppress(OSError, TimeoutError, RuntimeError):
-                await asyncio.wait_for(
-                    router.send_and_get_reply(message_bus.AddMatch(rule)), CALL_TIMEOUT
-                )
+                await asyncio.wait_for(router.send_and_get_reply(message_bus.AddMatch(rule)), CALL_TIMEOUT)
         self._listener = asyncio.get_running_loop().create_task(self._listen(queue))
         self.available = True
 

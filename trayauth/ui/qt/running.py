@@ -108,9 +108,7 @@ def run(
         asyncio.set_event_loop(None)
 
 
-async def _demo_logins(
-    session: TraySession, demo: Demo, ready: Sequence[DemoAccount], browser: bool
-) -> None:
+async def _demo_logins(session: TraySession, demo: Demo, ready: Sequence[DemoAccount], browser: bool) -> None:
     tools = deferred.demo_tools()
     items = [a for a in ready if browser or not a.browser]
     problems = demo.problems + await tools.log_in(session.broker, items, tools.play_browser)

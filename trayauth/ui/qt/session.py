@@ -98,9 +98,7 @@ class TraySession:
         consents = ConsentStore(broker.paths.root)
         self.consent = ConsentGate(consents, asker=ConsentAsker())
         self.activity.add_source(lambda: handout_entries(consents.activity()))
-        self.agent = AgentServer(
-            broker, broker.paths.runtime_dir, self.consent, on_pick=self.open_quick
-        )
+        self.agent = AgentServer(broker, broker.paths.runtime_dir, self.consent, on_pick=self.open_quick)
         self.mode = ui  # "auto": the tray where there is one; "tray" or "window" to choose
         self._notes = notes
         self._key_note: str | None = None

@@ -334,4 +334,3 @@ class QuickAccess(QFrame):
         self.timer.stop()
         self.hide()
         self.deleteLater()
-
