@@ -21,11 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import keyring
-from keyring.backend import KeyringBackend
-from keyring.errors import KeyringLocked
 from PySide6.QtWidgets import QApplication, QWidget
 
 from tests.gui.layout_check import problems, settle
+from tests.support.keyrings import DismissedKeyring
 from trayauth.domain.consent import ConsentQuestion, Requester
 from trayauth.domain.events import AccountEvent
 from trayauth.domain.model import Account, TokenSet
@@ -46,21 +45,6 @@ from trayauth.ui.widgets.dialogs.settings import SettingsDialog
 
 # A JWT with a far expiry: pasted as a bearer token, it logs in without any network.
 PASTED = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJsYXlvdXQiLCJleHAiOjQxMDI0NDQ4MDB9.c2lnbmF0dXJlLW5vdC1jaGVja2Vk"
-
-
-class DismissedKeyring(KeyringBackend):
-    """A keyring whose unlock prompt was dismissed: every call refused."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def get_password(self, service: str, username: str) -> str | None:
-        raise KeyringLocked("the unlock prompt was dismissed")
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        raise KeyringLocked("the unlock prompt was dismissed")
-
-    def delete_password(self, service: str, username: str) -> None:
-        raise KeyringLocked("the unlock prompt was dismissed")
 
 
 class Checker:

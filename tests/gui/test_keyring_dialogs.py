@@ -9,30 +9,14 @@ from typing import Any
 import keyring
 import keyring.core
 import pytest
-from keyring.backend import KeyringBackend
-from keyring.errors import KeyringLocked
 from PySide6.QtWidgets import QLabel, QPushButton
 
 from tests.conftest import FILE_KEYRING
 from tests.gui.test_dialogs import login_dialog
+from tests.support.keyrings import DismissedKeyring
 from tests.support.qt import Rig, Runner, until
 from trayauth.storage.store import Store
 from trayauth.ui.widgets.dialogs.settings import SettingsDialog
-
-
-class DismissedKeyring(KeyringBackend):
-    """A keyring whose unlock prompt the user dismissed: every call is refused."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def get_password(self, service: str, username: str) -> str | None:
-        raise KeyringLocked("the unlock prompt was dismissed")
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        raise KeyringLocked("the unlock prompt was dismissed")
-
-    def delete_password(self, service: str, username: str) -> None:
-        raise KeyringLocked("the unlock prompt was dismissed")
 
 
 def test_a_dismissed_keyring_is_said_and_settings_moves_the_key_later(

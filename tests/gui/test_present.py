@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
+from tests.support.views import LEAD, NOW, view
 from trayauth.domain.model import State
 from trayauth.domain.text import custom_header, remaining
-from trayauth.services.broker import AccountView
 from trayauth.ui.state.present import (
     IconState,
     countdown,
@@ -18,26 +16,6 @@ from trayauth.ui.state.present import (
     row_label,
     tooltip,
 )
-
-NOW = 1_700_000_000.0
-LEAD = 300.0
-
-
-def view(name: str = "work", **kw: object) -> AccountView:
-    base = AccountView(
-        name=name,
-        preset_id="sentiance",
-        provider="Sentiance (control user)",
-        state=State.VALID,
-        expires_at=NOW + 3600,
-        expires_in=3600,
-        error=None,
-        is_default=False,
-        renewable=True,
-        interactive=False,
-        last_used=None,
-    )
-    return replace(base, **kw)  # type: ignore[arg-type]
 
 
 def test_icon_state_covers_each_look() -> None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from dataclasses import replace
 
+from tests.support.views import LEAD, NOW, view
 from trayauth.domain.events import AccountEvent, EventKind
 from trayauth.domain.model import State
 from trayauth.domain.steps import NextStep
@@ -24,26 +24,6 @@ from trayauth.ui.state.activity import ActivityLog
 from trayauth.ui.state.notifier import Note, Notifier
 from trayauth.ui.state.present import described, state_line, status_word, tooltip
 from trayauth.ui.state.quick import row
-
-NOW = 1_700_000_000.0
-LEAD = 300.0
-
-
-def view(name: str = "work", **kw: object) -> AccountView:
-    base = AccountView(
-        name=name,
-        preset_id="sentiance",
-        provider="Sentiance (control user)",
-        state=State.VALID,
-        expires_at=NOW + 3600,
-        expires_in=3600,
-        error=None,
-        is_default=False,
-        renewable=True,
-        interactive=False,
-        last_used=None,
-    )
-    return replace(base, **kw)  # type: ignore[arg-type]
 
 
 def pasted(**kw: object) -> AccountView:

@@ -24,6 +24,7 @@ from typing import Any
 
 from trayauth.desktop import APP_ID
 from trayauth.ui import deferred
+from trayauth.ui.qt.bus import close_bus, open_bus
 from trayauth.ui.state.notifier import Level, Note
 
 SERVICE = "org.freedesktop.Notifications"
@@ -65,15 +66,13 @@ class DesktopNotifications:
         modules = deferred.jeepney()
         if modules is None:
             return
-        jeepney, jeepney_io = modules
+        jeepney, _jeepney_io = modules
         DBusAddress, MatchRule = jeepney.DBusAddress, jeepney.MatchRule
         message_bus, new_method_call = jeepney.message_bus, jeepney.new_method_call
-        DBusRouter, open_dbus_connection = jeepney_io.DBusRouter, jeepney_io.open_dbus_connection
-        try:
-            conn = await asyncio.wait_for(open_dbus_connection(self._bus or "SESSION"), CALL_TIMEOUT)
-        except (OSError, KeyError, ValueError, TimeoutError, RuntimeError):
+        opened = await open_bus(self._bus or "SESSION", CALL_TIMEOUT)
+        if opened is None:
             return  # no session bus (a bare X session, a container)
-        router = DBusRouter(conn)
+        conn, router = opened
         self._conn, self._router = conn, router
         address = DBusAddress(PATH, bus_name=SERVICE, interface=INTERFACE)
         self._address = address
@@ -159,9 +158,4 @@ class DesktopNotifications:
             await asyncio.gather(*tasks, return_exceptions=True)
         self._listener = None
         router, conn, self._router, self._conn = self._router, self._conn, None, None
-        if router is not None:
-            with contextlib.suppress(Exception):  # a foreign boundary going away
-                await router.__aexit__(None, None, None)
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                await conn.close()
+        await close_bus(conn, router)

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from trayauth.ui import deferred
+from trayauth.ui.qt.bus import close_bus, open_bus
 
 LOGIND = "org.freedesktop.login1"
 LOGIND_PATH = "/org/freedesktop/login1"
@@ -48,13 +49,11 @@ class WakeWatcher:
         modules = deferred.jeepney()
         if modules is None:
             return
-        jeepney, jeepney_io = modules
-        try:
-            opening = jeepney_io.open_dbus_connection(self._bus or "SYSTEM")
-            conn = await asyncio.wait_for(opening, CALL_TIMEOUT)
-        except (OSError, KeyError, ValueError, TimeoutError, RuntimeError):
+        jeepney, _jeepney_io = modules
+        opened = await open_bus(self._bus or "SYSTEM", CALL_TIMEOUT)
+        if opened is None:
             return  # no system bus (a container)
-        router = jeepney_io.DBusRouter(conn)
+        conn, router = opened
         self._conn, self._router = conn, router
         fields = {
             "type": "signal",
@@ -95,9 +94,4 @@ class WakeWatcher:
                 await self._listener
             self._listener = None
         router, conn, self._router, self._conn = self._router, self._conn, None, None
-        if router is not None:
-            with contextlib.suppress(Exception):  # a foreign boundary going away
-                await router.__aexit__(None, None, None)
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                await conn.close()
+        await close_bus(conn, router)
