@@ -181,10 +181,20 @@ def add_accounts(config: Path, srv: object, count: int, first: int = 0) -> None:
     asyncio.run(login_all())
 
 
+async def next_turn() -> None:
+    """One pass of the Qt event loop (a popup's layout and paint), without processEvents():
+    called from a task that would run other tasks' steps re-entrantly, which asyncio refuses."""
+    from PySide6.QtCore import QTimer
+
+    done = asyncio.get_running_loop().create_future()
+    QTimer.singleShot(0, lambda: done.done() or done.set_result(None))
+    await done
+
+
 def menu_open_ms(config: Path, runs: int) -> float:
     """In this process: a real session's tray menu, opened (popup + events) ``runs`` times."""
     import qasync
-    from PySide6.QtCore import QPoint, QTimer
+    from PySide6.QtCore import QPoint
     from PySide6.QtWidgets import QApplication
 
     from trayauth.services.broker import Broker
@@ -195,13 +205,6 @@ def menu_open_ms(config: Path, runs: int) -> float:
     asyncio.set_event_loop(loop)
     session = TraySession(Broker.open(config), ui="tray")
     times: list[float] = []
-
-    async def next_turn() -> None:
-        # One pass of the Qt event loop (the popup's layout and paint), without processEvents():
-        # called from a task that would run other tasks' steps re-entrantly, which asyncio refuses.
-        done = asyncio.get_running_loop().create_future()
-        QTimer.singleShot(0, lambda: done.done() or done.set_result(None))
-        await done
 
     async def measure() -> None:
         await session.start()
@@ -225,7 +228,6 @@ def menu_open_ms(config: Path, runs: int) -> float:
 def quick_open_ms(config: Path, runs: int) -> tuple[float, float]:
     """In this process: quick access of a real session, opened ``runs`` times (first, median)."""
     import qasync
-    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from trayauth.services.broker import Broker
@@ -236,11 +238,6 @@ def quick_open_ms(config: Path, runs: int) -> tuple[float, float]:
     asyncio.set_event_loop(loop)
     session = TraySession(Broker.open(config), ui="tray", notify_bus=False)
     times: list[float] = []
-
-    async def next_turn() -> None:
-        done = asyncio.get_running_loop().create_future()
-        QTimer.singleShot(0, lambda: done.done() or done.set_result(None))
-        await done
 
     async def measure() -> None:
         await session.start()
