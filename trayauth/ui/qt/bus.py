@@ -10,23 +10,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
+from types import ModuleType
 from typing import Any
 
 from trayauth.ui import deferred
 
 
-async def open_bus(address: str, timeout: float) -> tuple[Any, Any] | None:
-    """``(connection, router)`` on the bus at ``address`` ("SESSION", "SYSTEM" or a bus address),
-    or None where jeepney or the bus is missing or does not answer within ``timeout``."""
+async def open_bus(address: str | None, default: str, timeout: float) -> tuple[ModuleType, Any, Any] | None:
+    """``(jeepney, connection, router)`` on the bus at ``address`` (a bus address), else at
+    ``default`` ("SESSION" or "SYSTEM") on Linux; None where jeepney or the bus is missing or
+    does not answer within ``timeout``."""
+    if address is None and not sys.platform.startswith("linux"):
+        return None
     modules = deferred.jeepney()
     if modules is None:
         return None
-    _jeepney, jeepney_io = modules
+    jeepney, jeepney_io = modules
     try:
-        conn = await asyncio.wait_for(jeepney_io.open_dbus_connection(address), timeout)
+        conn = await asyncio.wait_for(jeepney_io.open_dbus_connection(address or default), timeout)
     except (OSError, KeyError, ValueError, TimeoutError, RuntimeError):
         return None
-    return conn, jeepney_io.DBusRouter(conn)
+    return jeepney, conn, jeepney_io.DBusRouter(conn)
 
 
 async def close_bus(conn: Any, router: Any) -> None:

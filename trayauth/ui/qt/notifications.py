@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sys
 from collections.abc import Callable
 from typing import Any
 
 from trayauth.desktop import APP_ID
-from trayauth.ui import deferred
 from trayauth.ui.qt.bus import close_bus, open_bus
 from trayauth.ui.state.notifier import Level, Note
 
@@ -61,18 +59,12 @@ class DesktopNotifications:
 
     async def start(self) -> None:
         """Connect and ask the service what it can do; stays unavailable where there is none."""
-        if self._bus is None and not sys.platform.startswith("linux"):
-            return
-        modules = deferred.jeepney()
-        if modules is None:
-            return
-        jeepney, _jeepney_io = modules
-        DBusAddress, MatchRule = jeepney.DBusAddress, jeepney.MatchRule
-        message_bus, new_method_call = jeepney.message_bus, jeepney.new_method_call
-        opened = await open_bus(self._bus or "SESSION", CALL_TIMEOUT)
+        opened = await open_bus(self._bus, "SESSION", CALL_TIMEOUT)
         if opened is None:
             return  # no session bus (a bare X session, a container)
-        conn, router = opened
+        jeepney, conn, router = opened
+        DBusAddress, MatchRule = jeepney.DBusAddress, jeepney.MatchRule
+        message_bus, new_method_call = jeepney.message_bus, jeepney.new_method_call
         self._conn, self._router = conn, router
         address = DBusAddress(PATH, bus_name=SERVICE, interface=INTERFACE)
         self._address = address

@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sys
 from collections.abc import Callable
 from typing import Any
 
-from trayauth.ui import deferred
 from trayauth.ui.qt.bus import close_bus, open_bus
 
 LOGIND = "org.freedesktop.login1"
@@ -44,16 +42,10 @@ class WakeWatcher:
         self._listener: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        if self._bus is None and not sys.platform.startswith("linux"):
-            return
-        modules = deferred.jeepney()
-        if modules is None:
-            return
-        jeepney, _jeepney_io = modules
-        opened = await open_bus(self._bus or "SYSTEM", CALL_TIMEOUT)
+        opened = await open_bus(self._bus, "SYSTEM", CALL_TIMEOUT)
         if opened is None:
             return  # no system bus (a container)
-        conn, router = opened
+        jeepney, conn, router = opened
         self._conn, self._router = conn, router
         fields = {
             "type": "signal",
