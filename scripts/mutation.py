@@ -632,7 +632,7 @@ def copy_tree(dest: Path) -> None:
 # (it checks which modules an import loads, and every mutated module loads mutmut's trampoline);
 # the others do their work in a child process, where no mutant is seen, and take seconds.
 NOT_UNDER_MUTMUT = [
-    "tests/unit/test_agent.py::test_the_client_imports_nothing_heavy",
+    "tests/unit/test_agent.py::test_the_agent_loads_no_gui_http_or_crypto",
     # Its login runs in a child process (mutants are not seen there) and takes seconds.
     "tests/integration/test_oauth_letter.py::test_cli_login_without_refresh_token_says_when_to_sign_in_again",
 ]

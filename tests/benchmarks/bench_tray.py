@@ -19,6 +19,10 @@ tray icon path is measured, else the fallback window's). Run:
   refresh token (what is loaded on first use stays: these are its lasting sizes). ``--compare
   TREE`` measures another checkout's tray in the same run (``git archive main | tar -x -C
   TREE``: the figures before a change), ``--only memory`` skips the other figures;
+- ``--venv DIR`` runs the tray processes with DIR's python (``python3 -m venv DIR && DIR/bin/pip
+  install .``): the product as installed. A development venv is heavier than any user's: httpx
+  imports its command-line tool's click, rich and pygments when they are installed, and the test
+  extras install them (about 10 MiB);
 - opening quick access with 200 accounts (goal < 50 ms): the first opening (which builds the
   window) and the median of later ones.
 """
@@ -357,10 +361,16 @@ def main() -> None:
     parser.add_argument(
         "--compare", metavar="TREE", help="also measure the tray RSS of another checkout (before a change)"
     )
+    parser.add_argument(
+        "--venv",
+        type=Path,
+        help="run the trays (and the bare tray) with this venv's python: trayauth as a user installs "
+        "it (pip install .), without the test extras, some of which httpx loads when present",
+    )
     args = parser.parse_args()
     from trayauth.demo import ProviderServer
 
-    py = sys.executable
+    py = str(args.venv / "bin" / "python") if args.venv else sys.executable
     with tempfile.TemporaryDirectory(prefix="ta-bench-") as tmp_name, ProviderServer() as srv:
         tmp = Path(tmp_name)
         env = environment(tmp)

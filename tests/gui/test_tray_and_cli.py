@@ -13,7 +13,7 @@ from tests.support.cli import cli_process as cli
 from tests.support.clock import FakeClock
 from tests.support.qt import Rig, Runner
 from trayauth.client import request_token, socket_path, tray_running
-from trayauth.services.agent import AlreadyRunning
+from trayauth.services.instance import AlreadyRunning
 
 
 async def in_thread(fn: Any, *args: Any) -> Any:

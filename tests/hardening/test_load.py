@@ -393,7 +393,7 @@ def test_200_accounts_renewed_at_once_under_faults(
     gc.collect()
     gc.freeze()
     srv.armed = True
-    started = time.perf_counter()
+    started, queued = time.perf_counter(), _queued_seconds()
     probe.start()
     try:
         waves = run(storm(), timeout=120)
@@ -401,6 +401,9 @@ def test_200_accounts_renewed_at_once_under_faults(
         probe.stop()
         gc.unfreeze()
     storm_time = time.perf_counter() - started
+    # The time this thread had a CPU: on a machine whose cores others keep busy it waited on a run
+    # queue for much of the storm, and the probe cannot tick while it waits (the OS's doing).
+    running_time = storm_time - (_queued_seconds() - queued)
     srv.armed = False
     run(session.close())
     worst, median = probe.worst, probe.median
@@ -460,5 +463,5 @@ def test_200_accounts_renewed_at_once_under_faults(
     )
 
     # ---- the event loop stayed responsive ----
-    assert len(probe.lags) >= storm_time / 0.05, "the probe hardly ran"
+    assert len(probe.lags) >= running_time / 0.05, "the probe hardly ran while the loop had a CPU"
     assert worst < LAG_BOUND, f"the event loop stalled {worst * 1000:.0f} ms during the storm"

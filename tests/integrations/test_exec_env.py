@@ -68,6 +68,10 @@ def program_of(pid: int) -> bytes:
         time.sleep(0.001)
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_exec_passes_exit_status_and_signals_through(api: str, agent: Agent) -> None:
     assert cli("exec", api, "--", "sh", "-c", "exit 7").returncode == 7
     # The command *is* the process trayauth started (exec, not a child): a signal sent to that
@@ -76,6 +80,9 @@ def test_exec_passes_exit_status_and_signals_through(api: str, agent: Agent) -> 
         [TRAYAUTH, "exec", api, "--", "sh", "-c", "echo ready; exec sleep 60"],
         stdout=subprocess.PIPE,
         text=True,
+        # SIGINT as a terminal gives it: a suite started as a background job (`cmd &` in a script)
+        # has it ignored, and an ignored signal stays ignored across exec.
+        preexec_fn=_default_sigint,
     )
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"

@@ -7,6 +7,7 @@ import os
 import socket
 import stat
 import struct
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,18 +21,23 @@ from trayauth.client import request_token, socket_path, tray_running
 from trayauth.domain.errors import LoginRequired
 from trayauth.domain.model import State, TokenSet
 from trayauth.domain.steps import NextStep
-from trayauth.services import agent
-from trayauth.services.agent import AgentServer, AlreadyRunning, InstanceLock
+from trayauth.services import peer
+from trayauth.services.agent import AgentServer
 from trayauth.services.broker import AccountView
+from trayauth.services.instance import AlreadyRunning, InstanceLock
 
 
 class FakeBroker:
-    """Just what the agent uses: token() and view()."""
+    """Just what the agent uses: token(), view(), and cached_token() for the names in ``held``."""
 
     def __init__(self) -> None:
         self.calls: list[str] = []
         self.error: str | None = None
         self.delay = 0.0
+        self.held: set[str] = set()  # tokens fit to hand out as they are: no renewal needed
+
+    def cached_token(self, name: str) -> TokenSet | None:
+        return TokenSet(access_token=f"held-{name}", expires_at=2e9) if name in self.held else None
 
     async def token(self, name: str) -> TokenSet:
         self.calls.append(name)
@@ -197,7 +203,7 @@ async def test_another_users_connection_is_dropped_unread(
 ) -> None:
     server, broker = await serve(runtime)
     try:
-        monkeypatch.setattr(agent, "peer_uid", lambda sock: os.getuid() + 1)
+        monkeypatch.setattr(peer, "peer_uid", lambda sock: os.getuid() + 1)
         assert await client(request_token, "work", runtime) is None
         assert broker.calls == []
     finally:
@@ -208,7 +214,7 @@ async def test_another_users_connection_is_dropped_unread(
 def test_peer_uid_reads_the_connecting_process(runtime: Path) -> None:
     a, b = socket.socketpair(socket.AF_UNIX)
     with a, b:
-        assert agent.peer_uid(a) == os.getuid()
+        assert peer.peer_uid(a) == os.getuid()
         raw = a.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
         assert struct.unpack("3i", raw)[0] == os.getpid()
 
@@ -239,7 +245,54 @@ async def test_a_path_too_long_for_a_socket_is_reported_not_fatal(tmp_path: Path
         await server.close()
 
 
-def test_the_client_imports_nothing_heavy() -> None:
+@pytest.mark.asyncio
+async def test_a_token_the_tray_holds_is_answered_while_the_trays_loop_is_busy(runtime: Path) -> None:
+    """The socket has a thread of its own: a held token does not wait for the tray's loop (busy
+    here, blocked until the answer arrives), and the broker's token() is not called for it."""
+    server, broker = await serve(runtime)
+    broker.held = {"work"}
+    replies: list[dict[str, Any] | None] = []
+    answered = threading.Event()
+
+    def ask() -> None:
+        replies.append(request_token("work", runtime))
+        answered.set()
+
+    asker = threading.Thread(target=ask)
+    try:
+        asker.start()
+        assert answered.wait(timeout=60), "no answer while the tray's loop was busy"  # blocks the loop
+        reply = replies[0]
+        assert reply is not None and reply["token"] == "held-work"
+        assert broker.calls == [] and server.requests == 1
+        # Not held (due for renewal): the tray's loop answers, through broker.token().
+        renewed = await client(request_token, "other", runtime)
+        assert renewed is not None and renewed["token"] == "tok-other"
+        assert broker.calls == ["other"]
+    finally:
+        asker.join()
+        await server.close()
+
+
+@pytest.mark.asyncio
+async def test_closing_ends_an_answer_still_running_on_the_trays_loop(runtime: Path) -> None:
+    server, broker = await serve(runtime)
+    broker.delay = 3600.0  # a renewal that would never end on its own
+    try:
+        waiting = asyncio.ensure_future(client(request_token, "slow", runtime))
+        for _ in range(6000):  # until the tray's loop has the request (a generous limit)
+            if broker.calls:
+                break
+            await asyncio.sleep(0.01)
+        assert broker.calls == ["slow"]
+    finally:
+        await server.close()
+    assert await waiting is None  # the connection closed unanswered: the CLI goes direct
+    assert not os.path.exists(socket_path(runtime))
+
+
+def test_the_agent_loads_no_gui_http_or_crypto() -> None:
+    """The agent's module is the tray's socket and nothing more: the broker it serves is handed in."""
     import subprocess
     import sys
 
@@ -250,7 +303,8 @@ def test_the_client_imports_nothing_heavy() -> None:
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.split()
-    heavy = {"asyncio", "httpx", "PySide6", "qasync", "cryptography", "jwt", "keyring", "struct", "ssl"}
+    heavy = {"httpx", "PySide6", "qasync", "cryptography", "jwt", "keyring"}  # ssl: asyncio loads it
+    heavy.add("trayauth.services.broker")
     assert not heavy & set(out), out
 
 

@@ -23,9 +23,11 @@ from trayauth.domain.consent import ConsentDenied, Requester
 from trayauth.domain.errors import LoginRequired
 from trayauth.domain.model import State, TokenSet
 from trayauth.domain.steps import NextStep
-from trayauth.services import agent
-from trayauth.services.agent import AgentServer, AlreadyRunning, InstanceLock
+from trayauth.services import agent, instance
+from trayauth.services import peer as credentials
+from trayauth.services.agent import AgentServer
 from trayauth.services.broker import AccountView
+from trayauth.services.instance import AlreadyRunning, InstanceLock
 
 
 class Broker:
@@ -111,11 +113,11 @@ async def test_an_error_for_an_unprintable_name_stays_one_line(runtime: Path) ->
 
 
 def test_the_tray_lock_holds_exactly_our_pid(runtime: Path) -> None:
-    (runtime / agent.LOCK_NAME).write_text("99999999999999999999 left by an older tray")
+    (runtime / instance.LOCK_NAME).write_text("99999999999999999999 left by an older tray")
     lock = InstanceLock(runtime)
     lock.acquire()
     try:
-        assert (runtime / agent.LOCK_NAME).read_text() == str(os.getpid())
+        assert (runtime / instance.LOCK_NAME).read_text() == str(os.getpid())
     finally:
         lock.release()
 
@@ -126,7 +128,7 @@ def test_the_tray_lock_holds_exactly_our_pid(runtime: Path) -> None:
 def test_a_second_tray_is_told_the_first_ones_pid_when_it_can_be_read(
     runtime: Path, content: str, pid: int | None
 ) -> None:
-    path = runtime / agent.LOCK_NAME
+    path = runtime / instance.LOCK_NAME
     path.write_text(content)
     fd = os.open(path, os.O_RDWR)
     try:
@@ -143,7 +145,7 @@ def test_the_tray_lock_is_private_and_releasing_it_twice_is_harmless(runtime: Pa
     never.release()  # a tray that failed before taking it
     lock = InstanceLock(runtime)
     lock.acquire()
-    assert (os.stat(runtime / agent.LOCK_NAME).st_mode & 0o777) == 0o600
+    assert (os.stat(runtime / instance.LOCK_NAME).st_mode & 0o777) == 0o600
     lock.release()
     lock.release()
     again = InstanceLock(runtime)
@@ -152,7 +154,7 @@ def test_the_tray_lock_is_private_and_releasing_it_twice_is_harmless(runtime: Pa
 
 
 def test_a_lock_file_of_garbage_bytes_gives_no_pid(runtime: Path) -> None:
-    path = runtime / agent.LOCK_NAME
+    path = runtime / instance.LOCK_NAME
     path.write_bytes(b"\xff\xfe12")
     fd = os.open(path, os.O_RDWR)
     try:
@@ -171,7 +173,7 @@ def test_on_windows_the_lock_is_a_non_blocking_msvcrt_lock(monkeypatch: pytest.M
     fake.locking = lambda fd, mode, size: calls.append((fd, mode, size))  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "msvcrt", fake)
     monkeypatch.setattr(sys, "platform", "win32")
-    agent._lock_fd(7)
+    instance._lock_fd(7)
     assert calls == [(7, 2, 1)]
 
 
@@ -201,21 +203,21 @@ def test_on_macos_the_peer_uid_comes_from_local_peercred(monkeypatch: pytest.Mon
     monkeypatch.delattr(socket, "SO_PEERCRED", raising=False)
     monkeypatch.setattr(sys, "platform", "darwin")
     peer = PeerSocket(struct.pack("Ii", 0, 501) + b"\0" * 68)  # struct xucred: version, uid, ...
-    assert agent.peer_uid(peer) == 501  # type: ignore[arg-type]
+    assert credentials.peer_uid(peer) == 501  # type: ignore[arg-type]
     level, option, _ = peer.asked[0]
     assert (level, option) == (getattr(socket, "SOL_LOCAL", 0), getattr(socket, "LOCAL_PEERCRED", 1))
-    assert agent.peer_uid(PeerSocket(None)) is None  # type: ignore[arg-type]
+    assert credentials.peer_uid(PeerSocket(None)) is None  # type: ignore[arg-type]
 
 
 def test_where_the_platform_cannot_tell_the_uid_is_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delattr(socket, "SO_PEERCRED", raising=False)
     monkeypatch.setattr(sys, "platform", "sunos5")
-    assert agent.peer_uid(PeerSocket(struct.pack("3i", 1, 2, 3))) is None  # type: ignore[arg-type]
+    assert credentials.peer_uid(PeerSocket(struct.pack("3i", 1, 2, 3))) is None  # type: ignore[arg-type]
 
 
 @pytest.mark.skipif(not hasattr(socket, "SO_PEERCRED"), reason="Linux credentials")
 def test_on_linux_a_failing_credentials_query_is_an_unknown_uid() -> None:
-    assert agent.peer_uid(PeerSocket(None)) is None  # type: ignore[arg-type]
+    assert credentials.peer_uid(PeerSocket(None)) is None  # type: ignore[arg-type]
 
 
 def test_an_unknown_uid_or_a_system_without_uids_lets_the_folder_guard(
@@ -223,13 +225,13 @@ def test_an_unknown_uid_or_a_system_without_uids_lets_the_folder_guard(
 ) -> None:
     a, b = socket.socketpair(socket.AF_UNIX)
     with a, b:
-        assert agent.peer_allowed(a)
-        monkeypatch.setattr(agent, "peer_uid", lambda sock: None)
-        assert agent.peer_allowed(a)
-        monkeypatch.setattr(agent, "peer_uid", lambda sock: os.getuid() + 1)
-        assert not agent.peer_allowed(a)
+        assert credentials.peer_allowed(a)
+        monkeypatch.setattr(credentials, "peer_uid", lambda sock: None)
+        assert credentials.peer_allowed(a)
+        monkeypatch.setattr(credentials, "peer_uid", lambda sock: os.getuid() + 1)
+        assert not credentials.peer_allowed(a)
         monkeypatch.delattr(os, "getuid")
-        assert agent.peer_allowed(a)
+        assert credentials.peer_allowed(a)
 
 
 # ---- the server: listening, long requests, silent clients, closing ---------------------------------

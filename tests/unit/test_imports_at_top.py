@@ -39,9 +39,7 @@ ALLOWED = {
     "integrations/exec.py": "subprocess only where exec cannot replace the process (not POSIX)",
     "integrations/source.py": "the hand-off path: the core (vault, httpx, asyncio) only when no tray "
     "answers, the error wording only on a refusal",
-    "services/agent.py": "importing the agent stays light: asyncio, struct and the consent types "
-    "(which load asyncio) only when it serves (test_the_client_imports_nothing_heavy); fcntl or "
-    "msvcrt by platform",
+    "services/instance.py": "fcntl or msvcrt, by platform",
     "storage/keystore.py": "keyring only when the key is in the keyring (a key file needs none)",
     "storage/locks.py": "filelock, in one place, only when a lock is taken (reading the vault takes none)",
 }

@@ -38,8 +38,8 @@ from trayauth.cli.wording import line
 from trayauth.domain.errors import TrayauthError, UsageError
 from trayauth.integrations.cache import TokenCache
 from trayauth.net.http import check_url
-from trayauth.services.agent import peer_allowed
 from trayauth.services.broker import Broker
+from trayauth.services.peer import peer_allowed
 
 if TYPE_CHECKING:
     from trayauth.integrations.source import Grant

@@ -12,133 +12,52 @@ peer's uid is checked (SO_PEERCRED on Linux, LOCAL_PEERCRED on macOS) before a b
 The wire format is described in :mod:`trayauth.client`. With a :class:`ConsentGate`, a token of
 an account that asks first leaves only after the user allowed the requesting program (its exe and
 command line come from the socket's peer credentials), and every hand-out is logged.
+
+Why a thread of its own: the socket is served by a plain asyncio loop on a thread, not on the
+tray's Qt-driven loop. Each step of a Qt-driven loop (a socket ready, a callback scheduled) is a
+turn of Qt's event loop, and accept + read + answer took five of them, about 1.5 ms that every
+``trayauth header`` waited (three quarters of its time beyond Python's own start-up). A token
+the tray holds, needing no renewal and no question, is answered on this thread (reading the
+broker's files as a second process would, never writing tokens); everything else (a renewal,
+the consent dialog, ``pick``, an error to word) is handed to the tray's loop, where the broker
+lives, and its answer comes back here.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
+import functools
 import json
 import os
 import socket
 import sys
+import threading
 from typing import TYPE_CHECKING, Any
 
 from trayauth.client import MAX_MESSAGE, PROTOCOL, socket_path, token_digest
+from trayauth.domain.consent import Requester
 from trayauth.domain.errors import TrayauthError
 from trayauth.domain.model import State
+from trayauth.services.instance import AlreadyRunning, InstanceLock
+from trayauth.services.peer import peer_allowed, requester_of
 from trayauth.storage.trust import storage_error
 
 if TYPE_CHECKING:
-    import asyncio
     from collections.abc import Callable
     from pathlib import Path
 
-    from trayauth.domain.consent import Requester
-    from trayauth.services.broker import Broker
+    from trayauth.domain.model import TokenSet
+    from trayauth.services.broker import AccountView, Broker
     from trayauth.services.consent import ConsentGate
 
-LOCK_NAME = "tray.lock"
 MAX_CONNECTIONS = 64  # clients served at once; a CLI call takes milliseconds, so this is a flood
 READ_REQUEST_TIMEOUT = 5.0
 # An answer not ready by then (a renewal on the network) is preceded by a "working" line, so the
 # client, which gives a silent tray about a second, knows this one is alive and waits for it.
 WORKING_AFTER = 0.1
 WORKING_LINE = b'{"working": true}\n'
-
-
-# ---- peer credentials ----------------------------------------------------------------------
-
-
-def peer_uid(sock: socket.socket) -> int | None:
-    """The connecting process's uid, where the platform tells; None where it cannot."""
-    import struct
-
-    so_peercred = getattr(socket, "SO_PEERCRED", None)
-    if so_peercred is not None:  # Linux: struct ucred {pid_t pid; uid_t uid; gid_t gid;}
-        try:
-            raw = sock.getsockopt(socket.SOL_SOCKET, so_peercred, struct.calcsize("3i"))
-        except OSError:
-            return None
-        _pid, uid, _gid = struct.unpack("3i", raw)
-        return int(uid)
-    if sys.platform == "darwin":  # struct xucred {u_int cr_version; uid_t cr_uid; ...}
-        local_peercred = getattr(socket, "LOCAL_PEERCRED", 0x001)
-        try:
-            raw = sock.getsockopt(getattr(socket, "SOL_LOCAL", 0), local_peercred, struct.calcsize("Ii"))
-        except OSError:
-            return None
-        _version, uid = struct.unpack_from("Ii", raw)
-        return int(uid)
-    return None
-
-
-def peer_allowed(sock: socket.socket) -> bool:
-    """Same user only. Where the uid cannot be read, the 0700 directory is the guard."""
-    getuid = getattr(os, "getuid", None)
-    if getuid is None:
-        return True
-    uid = peer_uid(sock)
-    return uid is None or uid == getuid()
-
-
-# ---- one tray per user ---------------------------------------------------------------------
-
-
-class AlreadyRunning(Exception):
-    """Another tray holds this runtime directory; ``pid`` is its pid when known."""
-
-    def __init__(self, pid: int | None) -> None:
-        super().__init__(f"the tray is already running{f' (pid {pid})' if pid else ''}")
-        self.pid = pid
-
-
-class InstanceLock:
-    """An exclusive lock on ``tray.lock``, held for the tray's lifetime.
-
-    A lock, not "is the socket answering?": two trays started at the same moment would both see
-    no answer. The OS drops the lock when the process dies, so a crash never leaves a stale one.
-    """
-
-    def __init__(self, runtime_dir: Path) -> None:
-        self.path = os.path.join(os.fspath(runtime_dir), LOCK_NAME)
-        self._fd: int | None = None
-
-    def acquire(self) -> None:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            _lock_fd(fd)
-        except OSError:
-            pid = _read_pid(fd)
-            os.close(fd)
-            raise AlreadyRunning(pid) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
-        self._fd = fd
-
-    def release(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)  # closing drops the lock
-            self._fd = None
-
-
-def _lock_fd(fd: int) -> None:
-    if sys.platform == "win32":
-        import msvcrt
-
-        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-    else:
-        import fcntl
-
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-
-
-def _read_pid(fd: int) -> int | None:
-    try:
-        os.lseek(fd, 0, os.SEEK_SET)
-        text = os.read(fd, 32).decode("ascii", "replace").strip()
-    except OSError:
-        return None
-    return int(text) if text.isdigit() else None
 
 
 def _say_working(writer: asyncio.StreamWriter) -> None:
@@ -156,7 +75,11 @@ def _speaks_working(line: bytes) -> bool:
     return isinstance(version, int) and not isinstance(version, bool) and version >= 2
 
 
-# ---- server: on the tray's asyncio loop ----------------------------------------------------
+# ---- server: a thread of its own for the socket, the tray's loop for the broker ------------
+
+
+class _TrayGone(Exception):
+    """The tray's loop is closed: the connection is closed unanswered, and the CLI goes direct."""
 
 
 class AgentServer:
@@ -178,9 +101,13 @@ class AgentServer:
         self.requests = 0
         self.refused = 0  # connections closed unanswered because MAX_CONNECTIONS were open
         self.problem: str | None = None  # why the CLI cannot reach this tray, when it cannot
-        self._server: asyncio.AbstractServer | None = None
         self._lock = InstanceLock(runtime_dir)
-        self._handlers: set[asyncio.Task[None]] = set()
+        self._main: asyncio.AbstractEventLoop | None = None  # the tray's loop, where the broker lives
+        self._loop: asyncio.AbstractEventLoop | None = None  # the socket's loop, on _thread
+        self._thread: threading.Thread | None = None
+        self._server: asyncio.AbstractServer | None = None
+        self._handlers: set[asyncio.Task[None]] = set()  # on the socket's loop
+        self._on_main: set[asyncio.Task[dict[str, Any]]] = set()  # answers on the tray's loop
 
     @property
     def listening(self) -> bool:
@@ -192,8 +119,6 @@ class AgentServer:
         A socket that cannot be made (no AF_UNIX, a path over the OS's limit) is not fatal: the
         lock still keeps it to one tray, the CLI works on its own, and ``problem`` says why.
         """
-        import asyncio
-
         try:
             self._lock.acquire()
         except (AlreadyRunning, TrayauthError):
@@ -203,18 +128,64 @@ class AgentServer:
         if not hasattr(socket, "AF_UNIX"):
             self.problem = "this platform has no local sockets; the CLI works on its own"
             return
+        self._main = asyncio.get_running_loop()
+        ready: concurrent.futures.Future[None] = concurrent.futures.Future()
+        thread = threading.Thread(target=self._run, args=(ready,), name="trayauth-agent", daemon=True)
+        thread.start()
         try:
-            if os.path.lexists(self.path):  # we hold the lock, so this socket is a dead tray's
-                os.unlink(self.path)
-            self._server = await asyncio.start_unix_server(self._serve, path=self.path, limit=MAX_MESSAGE)
-            os.chmod(self.path, 0o600)
+            await asyncio.wrap_future(ready)
         except OSError as exc:
+            thread.join()
             self.problem = f"the CLI cannot reach the tray ({exc.strerror or exc.__class__.__name__})"
-            self._server = None
+            return
+        self._thread = thread
+
+    def _run(self, ready: concurrent.futures.Future[None]) -> None:
+        """The socket's thread: listen, say so through ``ready``, serve until :meth:`close`."""
+        loop = asyncio.new_event_loop()
+        try:
+            try:
+                self._server = loop.run_until_complete(self._listen())
+            except BaseException as exc:  # an OSError is the tray's "problem"; anything else a bug
+                ready.set_exception(exc)
+                return
+            self._loop = loop
+            ready.set_result(None)
+            loop.run_forever()
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    async def _listen(self) -> asyncio.AbstractServer:
+        if os.path.lexists(self.path):  # we hold the lock, so this socket is a dead tray's
+            os.unlink(self.path)
+        server = await asyncio.start_unix_server(self._serve, path=self.path, limit=MAX_MESSAGE)
+        try:
+            os.chmod(self.path, 0o600)
+        except OSError:
+            server.close()
+            await server.wait_closed()
+            raise
+        return server
 
     async def close(self) -> None:
-        import asyncio
+        loop, thread = self._loop, self._thread
+        self._loop = self._thread = None
+        if loop is not None and thread is not None:
+            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self._wind_down(), loop))
+        for task in list(self._on_main):
+            task.cancel()
+        if self._on_main:
+            await asyncio.gather(*self._on_main, return_exceptions=True)
+        if loop is not None and thread is not None:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join()
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)
+        self._lock.release()
 
+    async def _wind_down(self) -> None:
+        """On the socket's loop: stop listening, end the connections being served."""
         server, self._server = self._server, None
         if server is not None:
             server.close()
@@ -224,13 +195,9 @@ class AgentServer:
             await asyncio.gather(*self._handlers, return_exceptions=True)
         if server is not None:
             await server.wait_closed()
-            with contextlib.suppress(OSError):
-                os.unlink(self.path)
-        self._lock.release()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        import asyncio
-
+        """One connection, on the socket's loop."""
         if len(self._handlers) >= MAX_CONNECTIONS:
             # A flood (2,000 connections) must not take every file descriptor the tray has: the
             # ones over the cap are closed at once (the CLI then goes direct), and said once.
@@ -260,14 +227,18 @@ class AgentServer:
                 return
             requester = None
             if self.gate is not None and sock is not None:
-                from trayauth.services.peer import requester_of
-
                 requester = requester_of(sock)
-            reply = await self._answer_acknowledged(line, writer, requester)
+            at_once = self._answer_at_once(line, requester)
+            if at_once is not None:
+                reply, handed = at_once
+            else:
+                reply, handed = await self._answer_acknowledged(line, writer, requester), None
             writer.write(json.dumps(reply).encode("utf-8") + b"\n")
             await writer.drain()
-        except (OSError, asyncio.IncompleteReadError):
-            pass  # the client went away; nothing to tell anyone
+            if handed is not None:
+                handed()  # logged once the caller has its token, not before
+        except (OSError, asyncio.IncompleteReadError, _TrayGone):
+            pass  # the client went away, or the tray is closing; nothing to tell anyone
         except asyncio.CancelledError:
             # The tray is closing. Ending quietly rather than cancelled: Python 3.11's stream server
             # asks a cancelled handler for its exception and prints the CancelledError's traceback.
@@ -277,25 +248,93 @@ class AgentServer:
                 self._handlers.discard(task)
             writer.close()
 
+    def _answer_at_once(
+        self, line: bytes, requester: Requester | None
+    ) -> tuple[dict[str, Any], Callable[[], object] | None] | None:
+        """On the socket's thread: the answer when it needs nothing from the tray's loop (a ping,
+        or a token the tray holds that needs no renewal and asks no question), with what to log
+        once it is sent; None when the tray's loop must answer (:meth:`answer`).
+
+        It only reads: the config, the vault and the consent file, each written atomically (so
+        read here as a second process would read them). Anything out of the ordinary, an error
+        included, goes to the tray's loop, which has the wording for it.
+        """
+        try:
+            request = json.loads(line)
+        except (ValueError, RecursionError):
+            return None
+        if not isinstance(request, dict):
+            return None
+        op, name = request.get("op"), request.get("name")
+        if op == "ping":
+            return {"ok": True, "pid": os.getpid(), "v": PROTOCOL}, None
+        if op != "token" or not isinstance(name, str) or not name or "renew" in request:
+            return None
+        gate = self.gate
+        if gate is not None and requester is None:
+            return None
+        try:
+            how = "" if gate is None or requester is None else gate.settled(name, requester)
+            tokens = None if how is None else self.broker.cached_token(name)
+            if tokens is None:
+                return None
+            view = self.broker.view(name)
+        except Exception:  # e.g. no such account: the tray's loop says so, worded as always
+            return None
+        self.requests += 1
+        handed = None
+        if gate is not None and requester is not None:
+            handed = functools.partial(gate.record, name, requester, "given", how or "")
+        return _token_reply(tokens, view), handed
+
     async def _answer_acknowledged(
         self, line: bytes, writer: asyncio.StreamWriter, requester: Requester | None = None
     ) -> dict[str, Any]:
-        """:meth:`answer`, with a "working" line first when it takes a while and the client knows it
-        (a renewal, or the user deciding in the consent dialog).
-
-        The answer is awaited in this task, with a timer for the "working" line, rather than as a
-        task of its own watched by ``asyncio.wait``: a token the tray holds is answered without the
-        extra loop turns, which is most of what a script pays for asking the tray."""
-        import asyncio
-
+        """:meth:`answer` on the tray's loop, with a "working" line first when it takes a while and
+        the client knows it (a renewal, or the user deciding in the consent dialog)."""
         working = None
         if _speaks_working(line):
             working = asyncio.get_running_loop().call_later(WORKING_AFTER, _say_working, writer)
         try:
-            return await self.answer(line, requester)
+            return await self._on_tray(line, requester)
         finally:
             if working is not None:
                 working.cancel()
+
+    async def _on_tray(self, line: bytes, requester: Requester | None) -> dict[str, Any]:
+        """:meth:`answer`, run on the tray's loop, awaited here on the socket's."""
+        main = self._main
+        if main is None:
+            raise _TrayGone
+        done: concurrent.futures.Future[dict[str, Any]] = concurrent.futures.Future()
+        try:
+            main.call_soon_threadsafe(self._begin_on_tray, line, requester, done)
+        except RuntimeError:  # its loop is closed
+            raise _TrayGone from None
+        return await asyncio.wrap_future(done)
+
+    def _begin_on_tray(
+        self, line: bytes, requester: Requester | None, done: concurrent.futures.Future[dict[str, Any]]
+    ) -> None:
+        """On the tray's loop: :meth:`answer` as a task (so :meth:`close` can end it), its reply
+        handed back through ``done``."""
+        if self._main is None or not done.set_running_or_notify_cancel():
+            if not done.done():
+                done.set_exception(_TrayGone())
+            return
+        task = self._main.create_task(self.answer(line, requester))
+        self._on_main.add(task)
+
+        def finished(task: asyncio.Task[dict[str, Any]]) -> None:
+            self._on_main.discard(task)
+            if task.cancelled():
+                done.set_exception(_TrayGone())
+            elif (exc := task.exception()) is not None:
+                done.set_exception(exc)
+            else:
+                done.set_result(task.result())
+
+        task.add_done_callback(finished)
 
     async def answer(self, line: bytes, requester: Requester | None = None) -> dict[str, Any]:
         """One reply for one request line; never raises, never puts a secret in an error.
@@ -329,8 +368,6 @@ class AgentServer:
         how = ""
         try:
             if self.gate is not None:
-                from trayauth.domain.consent import Requester  # its module loads asyncio
-
                 requester = requester or Requester(pid=None, uid=None)
                 how = await self.gate.check(name, requester)
             tokens = await self.broker.token(name)
@@ -351,15 +388,19 @@ class AgentServer:
             }
         if self.gate is not None and requester is not None:
             self.gate.record(name, requester, "given", how)
-        answer: dict[str, Any] = {
-            "ok": True,
-            "token": tokens.access_token,
-            "token_type": tokens.token_type,
-            "expires_at": tokens.expires_at,
-            "warning": view.error,  # the last renewal failed: the CLI says so with this
-        }
-        if view.error and view.next_step is not None:
-            answer["warning_next"] = view.next_step.to_dict()
-        if view.error and view.state is State.EXPIRED:
-            answer["expired"] = True  # the CLI warns that the token may be refused
-        return answer
+        return _token_reply(tokens, view)
+
+
+def _token_reply(tokens: TokenSet, view: AccountView) -> dict[str, Any]:
+    answer: dict[str, Any] = {
+        "ok": True,
+        "token": tokens.access_token,
+        "token_type": tokens.token_type,
+        "expires_at": tokens.expires_at,
+        "warning": view.error,  # the last renewal failed: the CLI says so with this
+    }
+    if view.error and view.next_step is not None:
+        answer["warning_next"] = view.next_step.to_dict()
+    if view.error and view.state is State.EXPIRED:
+        answer["expired"] = True  # the CLI warns that the token may be refused
+    return answer

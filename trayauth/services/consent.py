@@ -39,10 +39,9 @@ class ConsentGate:
     async def check(self, account: str, requester: Requester) -> str:
         """Return how the hand-out was allowed ("" when the account does not ask); raise
         ConsentDenied (after logging it) when it is not."""
-        if not self.store.asks(account):
-            return ""
-        if self.store.allowed(account, requester.program):
-            return "always"
+        settled = self.settled(account, requester)
+        if settled is not None:
+            return settled
         decision = await self._ask(account, requester)
         if decision is Decision.DENY:
             self.record(account, requester, "denied", "asked")
@@ -55,6 +54,16 @@ class ConsentGate:
             self.store.remember(account, requester.program, requester.describe())
             return "always"
         return "asked"
+
+    def settled(self, account: str, requester: Requester) -> str | None:
+        """How a hand-out is allowed without a question: "" (the account does not ask) or "always"
+        (the user allowed this program for good); None when the user must be asked. Reads only
+        the consent file, so the agent's socket thread may call it."""
+        if not self.store.asks(account):
+            return ""
+        if self.store.allowed(account, requester.program):
+            return "always"
+        return None
 
     async def _ask(self, account: str, requester: Requester) -> Decision:
         asker = self.asker

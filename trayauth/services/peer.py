@@ -42,6 +42,36 @@ def peer_pid_uid(sock: socket.socket) -> tuple[int | None, int | None]:
     return None, None
 
 
+def peer_uid(sock: socket.socket) -> int | None:
+    """The connecting process's uid, where the platform tells; None where it cannot."""
+    so_peercred = getattr(socket, "SO_PEERCRED", None)
+    if so_peercred is not None:  # Linux: struct ucred {pid_t pid; uid_t uid; gid_t gid;}
+        try:
+            raw = sock.getsockopt(socket.SOL_SOCKET, so_peercred, struct.calcsize("3i"))
+        except OSError:
+            return None
+        _pid, uid, _gid = struct.unpack("3i", raw)
+        return int(uid)
+    if sys.platform == "darwin":  # struct xucred {u_int cr_version; uid_t cr_uid; ...}
+        local_peercred = getattr(socket, "LOCAL_PEERCRED", 0x001)
+        try:
+            raw = sock.getsockopt(getattr(socket, "SOL_LOCAL", 0), local_peercred, struct.calcsize("Ii"))
+        except OSError:
+            return None
+        _version, uid = struct.unpack_from("Ii", raw)
+        return int(uid)
+    return None
+
+
+def peer_allowed(sock: socket.socket) -> bool:
+    """Same user only. Where the uid cannot be read, the 0700 directory is the guard."""
+    getuid = getattr(os, "getuid", None)
+    if getuid is None:
+        return True
+    uid = peer_uid(sock)
+    return uid is None or uid == getuid()
+
+
 def requester_of(sock: socket.socket) -> Requester:
     pid, uid = peer_pid_uid(sock)
     return describe_pid(pid, uid)

@@ -58,7 +58,9 @@ class Store:
         used = self.last_used()
         if now - used.get(name, 0.0) < TOUCH_INTERVAL:
             return
-        used[name] = now
+        # A new dict, not a change to the shared one: the agent's socket thread touches too, and
+        # another thread may be iterating the old dict (json.dumps below, the default account).
+        used = self._last_used = {**used, name: now}
 
         try:
             self.paths.root.mkdir(parents=True, exist_ok=True)

@@ -19,8 +19,8 @@ from PySide6.QtWidgets import QApplication
 
 from trayauth.desktop import APP_ID
 from trayauth.domain.errors import TrayauthError
-from trayauth.services.agent import AlreadyRunning
 from trayauth.services.broker import Broker
+from trayauth.services.instance import AlreadyRunning
 from trayauth.services.loopnotes import OneLineLoopNotes
 from trayauth.ui import deferred
 from trayauth.ui.qt.session import TraySession
