@@ -40,6 +40,8 @@ ALLOWED = {
     "integrations/source.py": "the hand-off path: the core (vault, httpx, asyncio) only when no tray "
     "answers, the error wording only on a refusal",
     "services/instance.py": "fcntl or msvcrt, by platform",
+    "net/http.py": "httpx with the first request: the tray imports this module at start, and a tray "
+    "whose tokens need no network yet does without the HTTP stack (~7 MiB resident)",
     "storage/keystore.py": "keyring only when the key is in the keyring (a key file needs none)",
     "storage/locks.py": "filelock, in one place, only when a lock is taken (reading the vault takes none)",
 }
@@ -86,7 +88,7 @@ def test_every_allowed_module_still_needs_it() -> None:
     """An entry whose module moved its imports up goes, so the list stays short and true."""
     assert [m for m in ALLOWED if not imports_in_functions(PACKAGE / m)] == []
     # 13 since the count sees imports by name: the flow registry had one all along, uncounted.
-    assert len(ALLOWED) <= 13
+    assert len(ALLOWED) <= 14
 
 
 def test_the_count_sees_nested_and_async_imports(tmp_path: Path) -> None:

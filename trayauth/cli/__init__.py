@@ -126,6 +126,12 @@ def _main(argv: Sequence[str] | None) -> int:
         from trayauth.process import not_dumpable
 
         not_dumpable()  # the direct path reads the vault key: keep same-user ptrace out too
+    if not args_list:
+        # `trayauth`: the tray, as `trayauth-tray` starts it. Not through the parser and the
+        # commands' runner: what they import would stay resident in a process that runs all day.
+        from trayauth.cli import tray
+
+        return tray.start()
     import argparse
 
     parser = _parser()
@@ -136,7 +142,7 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command in (None, "demo"):
         from trayauth.cli import tray  # Qt: only to start the tray
 
-        return run(args, tray.cmd_demo if args.command == "demo" else tray.cmd_tray)
+        return run(args, tray.cmd_demo) if args.command == "demo" else tray.start()
     return run(args)
 
 

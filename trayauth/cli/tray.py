@@ -12,7 +12,8 @@ from trayauth.ui.app import main as tray_main
 from trayauth.ui.app import main_demo
 
 
-def cmd_tray(_args: argparse.Namespace) -> int:
+def start() -> int:
+    """``trayauth`` with no command: the tray (which says any problem in one line itself)."""
     return int(tray_main([]))
 
 

@@ -18,10 +18,9 @@ import socket
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, quote_plus, urlsplit
-
-import httpx
 
 from trayauth import __version__, faultpoints
 from trayauth.domain.errors import (
@@ -33,6 +32,9 @@ from trayauth.domain.errors import (
     UsageError,
 )
 from trayauth.domain.steps import NextStep, StepKind
+
+if TYPE_CHECKING:
+    import httpx
 
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 30.0
@@ -252,6 +254,15 @@ def reading(resp: HttpResponse) -> Iterator[None]:
         raise
 
 
+def _httpx() -> ModuleType:
+    """httpx, imported with the first request rather than with this module: the tray imports
+    this module at start, and a tray whose tokens need no network yet (fresh ones, pasted ones,
+    API keys) does without the HTTP stack's ~7 MiB until one does."""
+    import httpx
+
+    return httpx
+
+
 class HttpPolicy:
     """One shared ``httpx.AsyncClient`` plus the rules. ``sleep`` and ``rand`` are injectable."""
 
@@ -282,6 +293,7 @@ class HttpPolicy:
     @property
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
+            httpx = _httpx()
             self._client = httpx.AsyncClient(
                 timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
                 follow_redirects=False,
@@ -417,6 +429,7 @@ class HttpPolicy:
                 next_step=NextStep.of(StepKind.CHECK_PRESET),
             ) from None
         faultpoints.reached("http:before_send")
+        httpx = _httpx()  # loaded with the client above: only a name for its exceptions
         try:
             response = await self.client.send(request, stream=True)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:

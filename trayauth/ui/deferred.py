@@ -10,8 +10,11 @@ needs (``deferred.login_dialog()``) instead of importing it inside a function of
 - **The broker** (``broker_class``): the checks before start-up answer instantly without the
   storage and service layers.
 - **The dialogs** (``login_dialog``, ``inspect_dialog``, ``settings_dialog``) and
-  **URL checking** (``url_checker``): they bring the HTTP stack (httpx, ~15 MiB resident) and the
-  autostart writers; a tray whose dialogs are never opened does without them.
+  **URL checking** (``url_checker``): they bring the autostart writers and the login's field
+  forms; a tray whose dialogs are never opened does without them.
+- **The windows opened on demand** (``quick_access``, ``about_dialog``, ``activity_dialog``) and
+  **the no-tray window** (``fallback_window``, only where no tray host runs): a tray lives all
+  day, and what it imported at start stays resident for good (~2 MiB for these).
 - **The demo** (``provider_server``, ``demo_tools``): only ``trayauth demo`` runs the provider
   server and logs its accounts in (with urllib, which brings the email package).
 - **jeepney** (``jeepney``): installed on Linux only (D-Bus); where it is missing,
@@ -31,9 +34,13 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from trayauth.demo import ProviderServer
     from trayauth.services.broker import Broker
+    from trayauth.ui.widgets.about import AboutDialog
+    from trayauth.ui.widgets.activity import ActivityDialog
     from trayauth.ui.widgets.dialogs.inspect import InspectDialog
     from trayauth.ui.widgets.dialogs.login import LoginDialog
     from trayauth.ui.widgets.dialogs.settings import SettingsDialog
+    from trayauth.ui.widgets.fallback_window import FallbackWindow
+    from trayauth.ui.widgets.quick_access import QuickAccess
 
 
 class QtMissing(Exception):
@@ -83,6 +90,30 @@ def settings_dialog() -> type[SettingsDialog]:
     from trayauth.ui.widgets.dialogs.settings import SettingsDialog
 
     return SettingsDialog
+
+
+def quick_access() -> type[QuickAccess]:
+    from trayauth.ui.widgets.quick_access import QuickAccess
+
+    return QuickAccess
+
+
+def about_dialog() -> type[AboutDialog]:
+    from trayauth.ui.widgets.about import AboutDialog
+
+    return AboutDialog
+
+
+def activity_dialog() -> type[ActivityDialog]:
+    from trayauth.ui.widgets.activity import ActivityDialog
+
+    return ActivityDialog
+
+
+def fallback_window() -> type[FallbackWindow]:
+    from trayauth.ui.widgets.fallback_window import FallbackWindow
+
+    return FallbackWindow
 
 
 def url_checker() -> Callable[..., None]:

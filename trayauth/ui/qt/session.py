@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QSystemTrayIcon
@@ -24,6 +25,7 @@ from trayauth.services.consent import ConsentGate
 from trayauth.services.scheduler import RenewalScheduler
 from trayauth.storage.consent import ConsentStore
 from trayauth.storage.trust import storage_error
+from trayauth.ui import deferred
 from trayauth.ui.qt.accounts import AccountList
 from trayauth.ui.qt.clipboard import SecretClipboard
 from trayauth.ui.qt.notifications import DesktopNotifications
@@ -34,13 +36,13 @@ from trayauth.ui.state.activity import ActivityLog, handout_entries
 from trayauth.ui.state.appsettings import AppSettingsCache
 from trayauth.ui.state.notifier import COALESCE, Note, Notifier
 from trayauth.ui.state.tasks import Tasks
-from trayauth.ui.widgets.about import AboutDialog
 from trayauth.ui.widgets.actions import Actions, ask_confirm, open_in_browser
-from trayauth.ui.widgets.activity import ActivityDialog
 from trayauth.ui.widgets.consent import ConsentAsker
-from trayauth.ui.widgets.fallback_window import FallbackWindow
-from trayauth.ui.widgets.quick_access import QuickAccess
 from trayauth.ui.widgets.tray import Tray
+
+if TYPE_CHECKING:
+    from trayauth.ui.widgets.fallback_window import FallbackWindow
+    from trayauth.ui.widgets.quick_access import QuickAccess
 
 NO_TRAY_REASON = (
     "Your desktop has no system tray area (plain GNOME needs the AppIndicator extension for "
@@ -124,7 +126,7 @@ class TraySession:
         sent = self.desktop is not None and self.desktop.show(note)
         if self.ui is None:
             return
-        if isinstance(self.ui, FallbackWindow) or not sent:
+        if not isinstance(self.ui, Tray) or not sent:  # the no-tray window shows it too
             self.ui.show_note(note)
 
     def _balloon(self, note: Note) -> None:
@@ -154,7 +156,7 @@ class TraySession:
         and Qt's font database (~5 MiB) then loads for good; a tray nobody opened does without.
         The first opening with 200 accounts stays well within the 50 ms goal (benchmark)."""
         if self.quick is None:
-            self.quick = QuickAccess(
+            self.quick = deferred.quick_access()(
                 self.accounts, self.actions, default=self.actions.default_name, clock=self.broker.clock
             )
         anchor = self.ui.icon.geometry() if isinstance(self.ui, Tray) else None
@@ -163,12 +165,13 @@ class TraySession:
     def open_activity(self) -> None:
         key = "activity"
         window = self.actions.windows.get(key)
-        if isinstance(window, ActivityDialog):
+        activity_dialog = deferred.activity_dialog()
+        if isinstance(window, activity_dialog):
             window.refresh()
             window.raise_()
             window.activateWindow()
             return
-        dialog = ActivityDialog(self.activity, clock=self.broker.clock)
+        dialog = activity_dialog(self.activity, clock=self.broker.clock)
         self.accounts.happened.connect(dialog.refresh)
         self.actions.track(key, dialog)
 
@@ -187,7 +190,7 @@ class TraySession:
             ("Keyring", keyring),
             ("Tray socket", self.agent.problem or str(self.agent.path)),
         ]
-        self.actions.track("about", AboutDialog(facts))
+        self.actions.track("about", deferred.about_dialog()(facts))
 
     def _task_failed(self, exc: BaseException) -> None:
         """A bug in a UI task: one line to the user and stderr, no traceback (it may hold data)."""
@@ -230,7 +233,7 @@ class TraySession:
                 clock=self.broker.clock,
             )
         else:
-            self.ui = FallbackWindow(
+            self.ui = deferred.fallback_window()(
                 self.accounts,
                 self.actions,
                 NO_TRAY_REASON,

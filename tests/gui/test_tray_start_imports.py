@@ -1,0 +1,78 @@
+"""What the tray imports at start stays resident for as long as it runs (all day), so what it only
+needs on demand loads on demand: the HTTP stack with the first request, quick access with its first
+opening, the About and Activity windows when opened, and none of the CLI's command modules.
+
+A real tray process (``trayauth`` with no command, offscreen Qt) on a logged-in account whose
+token needs no network; a thread of its own waits until the tray answers on its socket, notes
+what is loaded, asks the tray to open quick access (``trayauth pick``), notes again, then ends
+the tray as the desktop would (SIGTERM).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support.cli import REPO, add_account, login, ok
+
+ON_DEMAND = (
+    "httpx",
+    "trayauth.cli.run",
+    "trayauth.cli.handoff",
+    "trayauth.integrations.source",
+    "trayauth.ui.widgets.quick_access",
+    "trayauth.ui.widgets.about",
+    "trayauth.ui.widgets.activity",
+    "trayauth.ui.widgets.dialogs.login",
+)
+
+PROBE = """
+import json, os, signal, sys, threading, time
+from trayauth.client import request_pick, tray_running
+from trayauth.storage.paths import runtime_path
+
+WATCH = json.loads(sys.argv[1])
+seen = {}
+
+def loaded():
+    return sorted(m for m in WATCH if m in sys.modules)
+
+def watch():
+    runtime = runtime_path()
+    deadline = time.monotonic() + 120  # a generous limit on a loaded machine, not a measure
+    while tray_running(runtime) != os.getpid() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    seen["ready"] = loaded()
+    request_pick(runtime)
+    while "trayauth.ui.widgets.quick_access" not in sys.modules and time.monotonic() < deadline:
+        time.sleep(0.05)
+    seen["picked"] = loaded()
+    print(json.dumps(seen), flush=True)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+threading.Thread(target=watch, daemon=True).start()
+from trayauth.cli import main
+sys.exit(main([]))
+"""
+
+
+def test_the_tray_starts_without_what_it_loads_on_demand(isolated: Path) -> None:
+    add_account("work", "bearer")
+    ok(login("work", "a-pasted-token-value"))
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(ON_DEMAND)],
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert "Traceback" not in proc.stderr, proc.stderr
+    seen = json.loads(proc.stdout.splitlines()[-1])
+    assert seen["ready"] == []
+    # The probe sees a module when it does load: quick access, once `pick` opened it.
+    assert seen["picked"] == ["trayauth.ui.widgets.quick_access"]
