@@ -133,10 +133,12 @@ def median_ms(argv: list[str], env: dict[str, str], runs: int) -> float:
 
 
 def time_until_ready(
-    argv: list[str], env: dict[str, str], runtime: Path
+    argv: list[str], env: dict[str, str], runtime: Path, cwd: str | None = None
 ) -> tuple[float, subprocess.Popen[bytes]]:
+    """Start ``argv`` and wait until it answers on its socket. ``cwd``: where ``-m trayauth`` is
+    found first (the current folder comes before PYTHONPATH and site-packages on sys.path)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     while tray_running(runtime, timeout=0.5) is None:
         if proc.poll() is not None:
             raise SystemExit(f"bench: {argv} exited with {proc.returncode} before it was ready")
@@ -288,12 +290,15 @@ def tray_rss(py: str, env: dict[str, str], config: Path, srv: object, tmp: Path,
     tray's lasting size. ``tree``: run that checkout's trayauth instead (the figures before a change)."""
     if tree:
         env = {**env, "PYTHONPATH": tree}
+    # That checkout's trayauth, or else the interpreter's own (the installed one with --venv):
+    # never whatever checkout this benchmark happens to be started from.
+    cwd = tree or str(tmp)
     runtime = config / "run"
-    _ms, proc = time_until_ready([py, "-m", "trayauth"], env, runtime)
+    _ms, proc = time_until_ready([py, "-m", "trayauth"], env, runtime, cwd)
     try:
         time.sleep(2)
         start = rss_mib(proc.pid)
-        subprocess.run([py, "-m", "trayauth", "pick"], env=env, capture_output=True, check=True)
+        subprocess.run([py, "-m", "trayauth", "pick"], env=env, cwd=cwd, capture_output=True, check=True)
         time.sleep(2)
         used = rss_mib(proc.pid)
     finally:
@@ -307,7 +312,7 @@ def tray_rss(py: str, env: dict[str, str], config: Path, srv: object, tmp: Path,
         oauth_account(renew_config, srv, "oauth99")
         renew_env = {**env, "TRAYAUTH_CONFIG_DIR": str(renew_config)}
         before = [srv.refreshes(v) for v in ("sentiance", "oauth")]  # type: ignore[attr-defined]
-        _ms, proc = time_until_ready([py, "-m", "trayauth"], renew_env, renew_config / "run")
+        _ms, proc = time_until_ready([py, "-m", "trayauth"], renew_env, renew_config / "run", cwd)
         try:
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and not all(

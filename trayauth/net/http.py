@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
-import email.utils
 import ipaddress
 import json as jsonlib
 import random
@@ -155,6 +154,8 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     value = value.strip()
     if value.isascii() and value.isdigit():  # not str.isdigit alone: "²" is a digit to it
         return min(float(value), MAX_RETRY_AFTER)
+    import email.utils  # with the first HTTP-date: the email package is not what a tray needs to start
+
     try:
         moment = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):

@@ -12,7 +12,8 @@ needs (``deferred.login_dialog()``) instead of importing it inside a function of
 - **The dialogs** (``login_dialog``, ``inspect_dialog``, ``settings_dialog``) and
   **URL checking** (``url_checker``): they bring the autostart writers and the login's field
   forms; a tray whose dialogs are never opened does without them.
-- **The windows opened on demand** (``quick_access``, ``about_dialog``, ``activity_dialog``) and
+- **The windows opened on demand** (``quick_access``, ``about_dialog``, ``activity_dialog``,
+  ``consent_dialog``) and
   **the no-tray window** (``fallback_window``, only where no tray host runs): a tray lives all
   day, and what it imported at start stays resident for good (~2 MiB for these).
 - **The demo** (``provider_server``, ``demo_tools``): only ``trayauth demo`` runs the provider
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from trayauth.services.broker import Broker
     from trayauth.ui.widgets.about import AboutDialog
     from trayauth.ui.widgets.activity import ActivityDialog
+    from trayauth.ui.widgets.consent import ConsentDialog
     from trayauth.ui.widgets.dialogs.inspect import InspectDialog
     from trayauth.ui.widgets.dialogs.login import LoginDialog
     from trayauth.ui.widgets.dialogs.settings import SettingsDialog
@@ -108,6 +110,12 @@ def activity_dialog() -> type[ActivityDialog]:
     from trayauth.ui.widgets.activity import ActivityDialog
 
     return ActivityDialog
+
+
+def consent_dialog() -> type[ConsentDialog]:
+    from trayauth.ui.widgets.consent import ConsentDialog
+
+    return ConsentDialog
 
 
 def fallback_window() -> type[FallbackWindow]:

@@ -37,7 +37,7 @@ from trayauth.ui.state.appsettings import AppSettingsCache
 from trayauth.ui.state.notifier import COALESCE, Note, Notifier
 from trayauth.ui.state.tasks import Tasks
 from trayauth.ui.widgets.actions import Actions, ask_confirm, open_in_browser
-from trayauth.ui.widgets.consent import ConsentAsker
+from trayauth.ui.widgets.consent_asker import ConsentAsker
 from trayauth.ui.widgets.tray import Tray
 
 if TYPE_CHECKING:

@@ -106,26 +106,6 @@ class ConsentDialog(QDialog):
         super().reject()
 
 
-class ConsentAsker:
-    """The gate's ``asker`` in the tray: one dialog per question, kept alive while it is shown."""
-
-    def __init__(self) -> None:
-        self.open: list[ConsentDialog] = []
-
-    def __call__(self, question: ConsentQuestion) -> None:
-        dialog = ConsentDialog(question)
-        self.open.append(dialog)
-        dialog.finished.connect(lambda _r, d=dialog: self._forget(d))
-        dialog.show()
-        dialog.raise_()
-        dialog.activateWindow()
-
-    def _forget(self, dialog: ConsentDialog) -> None:
-        if dialog in self.open:
-            self.open.remove(dialog)
-        dialog.deleteLater()
-
-
 class ConsentSection(QGroupBox):
     """For Settings: which accounts ask first, what was allowed always (revocable), and the
     latest hand-outs. Changes apply at once: they are decisions, not preferences to "Save"."""
