@@ -43,6 +43,7 @@ from trayauth.domain.presets import Preset
 from trayauth.domain.prompts import BrowserSignIn, DeviceCode, Question
 from trayauth.storage.config import account_name_problem
 from trayauth.ui.state import wording
+from trayauth.ui.widgets.combo import ElidingComboBox
 from trayauth.ui.widgets.dialogs.fields import ERROR_STYLE, FieldForm, mute, share_label_column
 from trayauth.ui.widgets.dialogs.signin import BrowserSignInPanel, DeviceCodePanel
 
@@ -207,7 +208,7 @@ class LoginDialog(QDialog):
         self.name_error.setWordWrap(True)
         self.name_error.hide()
         name_layout.addWidget(self.name_error)
-        self.preset_box = QComboBox(self.form_page)
+        self.preset_box = ElidingComboBox(self.form_page)
         self.preset_box.setObjectName("preset")
         # As narrow as the field column allows: sized to its longest provider name, it pushed
         # the form wider than the dialog once the label column is shared (fields cut off).

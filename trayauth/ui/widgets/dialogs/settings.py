@@ -31,6 +31,7 @@ from trayauth.domain.errors import TrayauthError
 from trayauth.storage.config import AppSettings
 from trayauth.storage.consent import ConsentStore
 from trayauth.ui.state import wording
+from trayauth.ui.widgets.combo import ElidingComboBox
 from trayauth.ui.widgets.consent import ConsentSection
 from trayauth.ui.widgets.dialogs.fields import ERROR_STYLE, mute, top_label
 from trayauth.ui.widgets.dialogs.scrolling import fit_to_screen, scroll_body
@@ -66,7 +67,7 @@ class SettingsDialog(QDialog):
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
 
-        self.default_box = QComboBox(page)
+        self.default_box = ElidingComboBox(page)
         self.default_box.setObjectName("default_account")
         self.default_box.addItem("The last one used", None)
         for name in accounts:
