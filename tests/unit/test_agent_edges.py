@@ -11,6 +11,7 @@ import os
 import socket
 import struct
 import sys
+import threading
 import time
 import types
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from trayauth.client import PROTOCOL, socket_path, token_digest
+from trayauth.client import PROTOCOL, request_token, socket_path, token_digest
 from trayauth.domain.consent import ConsentDenied, Requester
 from trayauth.domain.errors import LoginRequired
 from trayauth.domain.model import State, TokenSet
@@ -498,3 +499,44 @@ async def test_without_a_gate_nothing_is_recorded_and_no_consent_asked(runtime: 
     server = AgentServer(Broker(), runtime)  # type: ignore[arg-type]
     reply = await server.answer(b'{"op": "token", "name": "work"}', Requester(pid=42, uid=0))
     assert reply["token"] == "tok-work"
+
+
+class Stuck(Broker):
+    """A broker whose held-token check blocks the socket's thread until released."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def cached_token(self, name: str) -> TokenSet | None:
+        self.entered.set()
+        self.release.wait(120)
+        return None
+
+
+@pytest.mark.asyncio
+async def test_closing_does_not_hang_on_a_socket_thread_stuck_in_a_blocking_call(
+    runtime: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(agent, "CLOSE_LIMIT", 0.2)
+    broker = Stuck()
+    server = AgentServer(broker, runtime)  # type: ignore[arg-type]
+    await server.start()
+    asker = threading.Thread(target=request_token, args=("work", runtime))
+    asker.start()
+    try:
+        assert await asyncio.to_thread(broker.entered.wait, 120)
+        # Returns although the socket's thread is still stuck (the wait is a generous limit, so a
+        # close that hangs fails here instead of stalling the suite).
+        await asyncio.wait_for(server.close(), 60)
+        assert not os.path.exists(socket_path(runtime))
+    finally:
+        broker.release.set()
+        asker.join()
+    # Released, the stuck request ends unanswered (the tray is gone) and the thread ends with it.
+    for _ in range(12000):
+        if not any(t.name == "trayauth-agent" and t.is_alive() for t in threading.enumerate()):
+            break
+        await asyncio.sleep(0.01)
+    assert not any(t.name == "trayauth-agent" and t.is_alive() for t in threading.enumerate())

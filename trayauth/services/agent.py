@@ -54,6 +54,9 @@ if TYPE_CHECKING:
 
 MAX_CONNECTIONS = 64  # clients served at once; a CLI call takes milliseconds, so this is a flood
 READ_REQUEST_TIMEOUT = 5.0
+# Closing waits this long at most for the socket's thread (a limit, not a measure: its work ends in
+# milliseconds): quitting the tray must not hang on a connection stuck in a blocking call.
+CLOSE_LIMIT = 10.0
 # An answer not ready by then (a renewal on the network) is preceded by a "working" line, so the
 # client, which gives a silent tray about a second, knows this one is alive and waits for it.
 WORKING_AFTER = 0.1
@@ -172,14 +175,17 @@ class AgentServer:
         loop, thread = self._loop, self._thread
         self._loop = self._thread = None
         if loop is not None and thread is not None:
-            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self._wind_down(), loop))
+            wound_down = asyncio.run_coroutine_threadsafe(self._wind_down(), loop)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.wrap_future(wound_down), CLOSE_LIMIT)
+        self._main = None  # a request the thread hands over from now on ends unanswered
         for task in list(self._on_main):
             task.cancel()
         if self._on_main:
             await asyncio.gather(*self._on_main, return_exceptions=True)
         if loop is not None and thread is not None:
             loop.call_soon_threadsafe(loop.stop)
-            thread.join()
+            thread.join(CLOSE_LIMIT)  # a daemon thread: one still stuck does not keep the process
             with contextlib.suppress(OSError):
                 os.unlink(self.path)
         self._lock.release()
