@@ -19,6 +19,7 @@ MAX_CMDLINE = 8192
 
 
 def peer_pid_uid(sock: socket.socket) -> tuple[int | None, int | None]:
+    """The connecting process's pid and uid, each None where the platform does not tell."""
     so_peercred = getattr(socket, "SO_PEERCRED", None)
     if so_peercred is not None:  # Linux: struct ucred {pid_t pid; uid_t uid; gid_t gid;}
         try:
@@ -26,41 +27,28 @@ def peer_pid_uid(sock: socket.socket) -> tuple[int | None, int | None]:
         except OSError:
             return None, None
         pid, uid, _gid = struct.unpack("3i", raw)
-        return (pid or None), uid
+        return (pid or None), int(uid)
     if sys.platform == "darwin":
         sol_local = getattr(socket, "SOL_LOCAL", 0)
-        pid = uid = None
-        try:  # LOCAL_PEERPID = 0x002
-            (pid,) = struct.unpack("i", sock.getsockopt(sol_local, 0x002, struct.calcsize("i")))
-        except OSError:
-            pid = None
-        try:  # LOCAL_PEERCRED = 0x001: struct xucred {u_int cr_version; uid_t cr_uid; ...}
-            _v, uid = struct.unpack_from("Ii", sock.getsockopt(sol_local, 0x001, struct.calcsize("Ii")))
+        uid = pid = None
+        try:  # LOCAL_PEERCRED: struct xucred {u_int cr_version; uid_t cr_uid; ...}
+            peercred = getattr(socket, "LOCAL_PEERCRED", 0x001)
+            _version, uid = struct.unpack_from(
+                "Ii", sock.getsockopt(sol_local, peercred, struct.calcsize("Ii"))
+            )
         except OSError:
             uid = None
-        return pid, uid
+        try:  # LOCAL_PEERPID = 0x002
+            (pid,) = struct.unpack_from("i", sock.getsockopt(sol_local, 0x002, struct.calcsize("i")))
+        except OSError:
+            pid = None
+        return (pid or None), uid
     return None, None
 
 
 def peer_uid(sock: socket.socket) -> int | None:
     """The connecting process's uid, where the platform tells; None where it cannot."""
-    so_peercred = getattr(socket, "SO_PEERCRED", None)
-    if so_peercred is not None:  # Linux: struct ucred {pid_t pid; uid_t uid; gid_t gid;}
-        try:
-            raw = sock.getsockopt(socket.SOL_SOCKET, so_peercred, struct.calcsize("3i"))
-        except OSError:
-            return None
-        _pid, uid, _gid = struct.unpack("3i", raw)
-        return int(uid)
-    if sys.platform == "darwin":  # struct xucred {u_int cr_version; uid_t cr_uid; ...}
-        local_peercred = getattr(socket, "LOCAL_PEERCRED", 0x001)
-        try:
-            raw = sock.getsockopt(getattr(socket, "SOL_LOCAL", 0), local_peercred, struct.calcsize("Ii"))
-        except OSError:
-            return None
-        _version, uid = struct.unpack_from("Ii", raw)
-        return int(uid)
-    return None
+    return peer_pid_uid(sock)[1]
 
 
 def peer_allowed(sock: socket.socket) -> bool:
