@@ -68,13 +68,18 @@ def _say_working(writer: asyncio.StreamWriter) -> None:
         writer.write(WORKING_LINE)
 
 
-def _speaks_working(line: bytes) -> bool:
-    """Version 2 clients read a "working" line; version 1 ones would take it for the answer."""
+def _request_of(line: bytes) -> dict[str, Any] | None:
+    """The request a line holds; None for anything but a JSON object."""
     try:
         request = json.loads(line)
     except (ValueError, RecursionError):
-        return False
-    version = request.get("v") if isinstance(request, dict) else None
+        return None
+    return request if isinstance(request, dict) else None
+
+
+def _speaks_working(request: dict[str, Any] | None) -> bool:
+    """Version 2 clients read a "working" line; version 1 ones would take it for the answer."""
+    version = request.get("v") if request is not None else None
     return isinstance(version, int) and not isinstance(version, bool) and version >= 2
 
 
@@ -234,11 +239,13 @@ class AgentServer:
             requester = None
             if self.gate is not None and sock is not None:
                 requester = requester_of(sock)
-            at_once = self._answer_at_once(line, requester)
+            request = _request_of(line)
+            at_once = None if request is None else self._answer_at_once(request, requester)
             if at_once is not None:
                 reply, handed = at_once
             else:
-                reply, handed = await self._answer_acknowledged(line, writer, requester), None
+                speaks = _speaks_working(request)
+                reply, handed = await self._answer_acknowledged(line, writer, requester, speaks), None
             writer.write(json.dumps(reply).encode("utf-8") + b"\n")
             await writer.drain()
             if handed is not None:
@@ -255,7 +262,7 @@ class AgentServer:
             writer.close()
 
     def _answer_at_once(
-        self, line: bytes, requester: Requester | None
+        self, request: dict[str, Any], requester: Requester | None
     ) -> tuple[dict[str, Any], Callable[[], object] | None] | None:
         """On the socket's thread: the answer when it needs nothing from the tray's loop (a ping,
         or a token the tray holds that needs no renewal and asks no question), with what to log
@@ -265,12 +272,6 @@ class AgentServer:
         read here as a second process would read them). Anything out of the ordinary, an error
         included, goes to the tray's loop, which has the wording for it.
         """
-        try:
-            request = json.loads(line)
-        except (ValueError, RecursionError):
-            return None
-        if not isinstance(request, dict):
-            return None
         op, name = request.get("op"), request.get("name")
         if op == "ping":
             return {"ok": True, "pid": os.getpid(), "v": PROTOCOL}, None
@@ -294,12 +295,12 @@ class AgentServer:
         return _token_reply(tokens, view), handed
 
     async def _answer_acknowledged(
-        self, line: bytes, writer: asyncio.StreamWriter, requester: Requester | None = None
+        self, line: bytes, writer: asyncio.StreamWriter, requester: Requester | None, speaks: bool
     ) -> dict[str, Any]:
         """:meth:`answer` on the tray's loop, with a "working" line first when it takes a while and
-        the client knows it (a renewal, or the user deciding in the consent dialog)."""
+        the client knows it (``speaks``: a renewal, or the user deciding in the consent dialog)."""
         working = None
-        if _speaks_working(line):
+        if speaks:
             working = asyncio.get_running_loop().call_later(WORKING_AFTER, _say_working, writer)
         try:
             return await self._on_tray(line, requester)
@@ -350,11 +351,8 @@ class AgentServer:
         callers that all saw the same 401 causes one renewal.
         """
 
-        try:
-            request = json.loads(line)
-        except (ValueError, RecursionError):
-            return {"ok": False, "error": "malformed request", "exit_code": 2}
-        if not isinstance(request, dict):
+        request = _request_of(line)
+        if request is None:
             return {"ok": False, "error": "malformed request", "exit_code": 2}
         op = request.get("op")
         if op == "ping":
