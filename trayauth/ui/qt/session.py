@@ -263,8 +263,10 @@ class TraySession:
                 loop.add_signal_handler(sig, self.quit_requested.set)
 
     async def run(self) -> int:
-        await self.start()
+        # Before start: the tray answers on its socket (so looks running) from early in start, and
+        # a SIGTERM from then on must end it cleanly too, not by the signal's default action.
         self.catch_signals()
+        await self.start()
         try:
             await self.quit_requested.wait()
         finally:
