@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.support.cli import REPO, add_account, login, ok
+from tests.support.cli import add_account, login, ok
+from tests.support.probe import report, run_probe
 
 ON_DEMAND = (
     "httpx",
@@ -62,17 +61,8 @@ sys.exit(main([]))
 def test_the_tray_starts_without_what_it_loads_on_demand(isolated: Path) -> None:
     add_account("work", "bearer")
     ok(login("work", "a-pasted-token-value"))
-    proc = subprocess.run(
-        [sys.executable, "-c", PROBE, json.dumps(ON_DEMAND)],
-        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert "Traceback" not in proc.stderr, proc.stderr
-    seen = json.loads(proc.stdout.splitlines()[-1])
+    proc = run_probe(PROBE, json.dumps(ON_DEMAND), env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    seen = report(proc.stdout)
     assert seen["ready"] == []
     # The probe sees a module when it does load: quick access, once `pick` opened it.
     assert seen["picked"] == ["trayauth.ui.widgets.quick_access"]

@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.support.cli import REPO
+from tests.support.probe import report, run_probe
 from trayauth.demo import ProviderServer
 from trayauth.domain.model import Account
 from trayauth.services.broker import Broker
@@ -85,15 +83,7 @@ def test_renewals_and_logouts_load_no_login_code(isolated: Path, srv: ProviderSe
 
     asyncio.run(set_up())
     refreshes = (srv.refreshes("oauth"), srv.refreshes("sentiance"))
-    probe = subprocess.run(
-        [sys.executable, "-c", PROBE, str(isolated), json.dumps(LOGIN_ONLY)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    seen = json.loads(probe.stdout.strip().splitlines()[-1])
+    seen = report(run_probe(PROBE, str(isolated), json.dumps(LOGIN_ONLY)).stdout)
     assert (srv.refreshes("oauth"), srv.refreshes("sentiance")) == (refreshes[0] + 1, refreshes[1] + 1)
     assert seen["opened"] == []
     assert seen["renewed"] == []

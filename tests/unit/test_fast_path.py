@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 
 from tests.support.cli import REPO, add_account, login, ok
+from tests.support.probe import report as last_report
+from tests.support.probe import run_probe
 from tests.support.tray import TrayProcess
 
 # As the console script runs it (``import re`` then ``from trayauth.cli import main``), without
@@ -44,16 +46,8 @@ NEVER = {"typing", "pathlib", "enum", "asyncio", "httpx", "argparse", "dataclass
 def test_the_fast_path_loads_only_its_own_modules(isolated: Path, tray: TrayProcess) -> None:
     add_account("b", "bearer")
     ok(login("b", "bearer-token-value"))
-    probe = subprocess.run(
-        [sys.executable, "-S", "-c", PROBE, "b"],
-        env=tray.env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    report = json.loads(probe.stderr.strip().splitlines()[-1])
+    probe = run_probe(PROBE, "b", env=tray.env, flags=["-S"])
+    report = last_report(probe.stderr)
     assert report["code"] == 0 and probe.stdout == "Authorization: Bearer bearer-token-value\n"
     loaded = set(report["loaded"])
     assert not loaded & NEVER
