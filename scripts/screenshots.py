@@ -23,6 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 DISPLAY = ":73"
 SCREEN = "1920x1200x24"
+MANY = 40  # accounts in the "-many" pictures: the demo's, then pasted tokens
 
 
 @contextlib.contextmanager
@@ -94,6 +95,7 @@ def one(out: Path, scale: str, theme: str) -> int:
     from PySide6.QtWidgets import QApplication, QStyleFactory, QWidget
 
     from trayauth.demo import ProviderServer
+    from trayauth.domain.model import Account
     from trayauth.services.broker import Broker
     from trayauth.ui.qt.session import TraySession
     from trayauth.ui.state import demo as demo_mod
@@ -225,6 +227,22 @@ def one(out: Path, scale: str, theme: str) -> int:
             ratio = primary.devicePixelRatio()
             width, height = int(520 / ratio), int(200 / ratio)
             screen("notification", QRect(full.right() - width + 1, 0, width, height))
+            # Daily scale: 40 accounts. The menu keeps to its recent few plus "All accounts…";
+            # quick access lists and scrolls them all.
+            for i in range(MANY - len(ready)):
+                name = f"api-{i:02d}"
+                broker.add(Account(name, "bearer", {}))
+                await broker.login(name, {"token": f"pasted-token-{i:02d}-value"})
+            session.accounts.reload()
+            await pause(0.5)
+            tray.menu.popup(QPoint(1500, 40))  # type: ignore[union-attr]
+            await pause(0.5)
+            save(tray.menu, "menu-many")  # type: ignore[union-attr]
+            tray.menu.hide()  # type: ignore[union-attr]
+            session.open_quick()
+            await pause(0.5)
+            save(session.quick, "quick-access-many")  # type: ignore[arg-type]
+            session.quick.hide()  # type: ignore[union-attr]
         finally:
             await session.close()
             srv.stop()
