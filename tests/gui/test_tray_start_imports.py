@@ -14,8 +14,9 @@ import json
 import os
 from pathlib import Path
 
-from tests.support.cli import add_account, login, ok
+from tests.support.cli import add_account, expire_now, login, ok
 from tests.support.probe import report, run_probe
+from trayauth.demo import ProviderServer
 
 ON_DEMAND = (
     "httpx",
@@ -66,3 +67,55 @@ def test_the_tray_starts_without_what_it_loads_on_demand(isolated: Path) -> None
     assert seen["ready"] == []
     # The probe sees a module when it does load: quick access, once `pick` opened it.
     assert seen["picked"] == ["trayauth.ui.widgets.quick_access"]
+
+
+RENEWAL_PROBE = """
+import json, os, signal, sys, threading, time
+from trayauth.client import tray_running
+from trayauth.storage.paths import runtime_path
+from trayauth.storage.store import Store
+
+WATCH, OLD = json.loads(sys.argv[1]), sys.argv[2]
+seen = {}
+
+def loaded():
+    return sorted(m for m in WATCH if m in sys.modules)
+
+def watch():
+    runtime = runtime_path()
+    deadline = time.monotonic() + 120  # a generous limit on a loaded machine, not a measure
+    while tray_running(runtime) != os.getpid() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    store = Store.open()
+    while time.monotonic() < deadline:
+        tokens = store.vault.entry("steps").tokens
+        if tokens is not None and tokens.access_token != OLD:
+            break
+        time.sleep(0.05)
+    seen["renewed"] = tokens is not None and tokens.access_token != OLD
+    seen["loaded"] = loaded()
+    print(json.dumps(seen), flush=True)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+threading.Thread(target=watch, daemon=True).start()
+from trayauth.cli import main
+sys.exit(main([]))
+"""
+
+NETWORK = ("httpx", "h11", "certifi", "trayauth.flows.steps", "trayauth.services.flow_worker")
+
+
+def test_the_tray_renews_in_a_worker_and_never_loads_the_http_stack(isolated: Path) -> None:
+    """A real tray whose account is due at start renews it (the provider sees the refresh and the
+    vault holds the new token) without loading what the renewal needed: a worker process did it."""
+    with ProviderServer() as srv:
+        user = srv.users["sentiance"]
+        add_account("steps", "sentiance", base_url=srv.base_url("sentiance"), username=user["username"])
+        ok(login("steps", user["password"]))
+        old = expire_now("steps")
+        refreshes = srv.refreshes("sentiance")
+        env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+        seen = report(run_probe(RENEWAL_PROBE, json.dumps(NETWORK), old, env=env).stdout)
+        assert seen["renewed"] is True
+        assert srv.refreshes("sentiance") > refreshes
+        assert seen["loaded"] == []

@@ -30,7 +30,7 @@ from trayauth.domain.model import TokenSet
 from trayauth.domain.prompts import DeviceCode, RecordingAsker
 from trayauth.flows import load_flow
 from trayauth.flows.base import FlowContext
-from trayauth.flows.revocation import revoke_within
+from trayauth.flows.logout import revoke_within
 from trayauth.net.http import HttpPolicy
 from trayauth.protocol.revocation import Revocation
 

@@ -126,6 +126,12 @@ def _main(argv: Sequence[str] | None) -> int:
         from trayauth.process import not_dumpable
 
         not_dumpable()  # the direct path reads the vault key: keep same-user ptrace out too
+    if args_list == ["--flow-worker"]:
+        # The tray's worker for one call to a provider (trayauth.services.flow_process); not a
+        # command a user runs, so not in the parser's help either.
+        from trayauth.services.flow_worker import worker_main
+
+        return worker_main()
     if not args_list:
         # `trayauth`: the tray, as `trayauth-tray` starts it. Not through the parser and the
         # commands' runner: what they import would stay resident in a process that runs all day.

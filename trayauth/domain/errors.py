@@ -65,6 +65,11 @@ class TrayauthError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    @property
+    def named(self) -> bool:
+        """The detail names the account in its own words ("NAME is not logged in")."""
+        return self._named
+
     def about(self, account: str) -> TrayauthError:
         """Say which account this is about, when the raise site could not (a storage or network
         failure deep below the account): the caller that knows it attaches it. An error that

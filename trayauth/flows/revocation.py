@@ -2,16 +2,13 @@
 
 Every flow module offers ``revoke(ctx, tokens) -> RevocationResult``; the OAuth flows use
 :func:`revoke_oauth`, the others say what their preset says (Amino: nothing to revoke).
-:func:`revoke_within` is what a logout calls: it never waits past its deadline and never raises,
-because the local tokens are deleted whatever the provider does.
+A logout calls them through :func:`trayauth.flows.logout.revoke_within`.
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING
 
-from trayauth.domain.errors import LoginRequired, NetworkError, TrayauthError
 from trayauth.flows import discovery
 from trayauth.net.http import describe_error
 from trayauth.protocol.oauth import ClientAuth, auth_method, error_code
@@ -19,10 +16,7 @@ from trayauth.protocol.revocation import Revocation, RevocationResult, answer_ok
 
 if TYPE_CHECKING:
     from trayauth.domain.model import TokenSet
-    from trayauth.flows import Flow
     from trayauth.flows.base import FlowContext
-
-LOGOUT_DEADLINE = 5.0  # seconds a logout may spend at the provider before it says "not reached"
 
 
 def not_offered(ctx: FlowContext, tokens: TokenSet | None) -> RevocationResult:
@@ -64,22 +58,3 @@ async def revoke_oauth(ctx: FlowContext, tokens: TokenSet | None) -> RevocationR
         if not answer_ok(resp.status, error_code(resp), form["token_type_hint"]):
             return RevocationResult(Revocation.REFUSED, describe_error(resp, hidden))
     return RevocationResult(Revocation.CONFIRMED)
-
-
-async def revoke_within(
-    flow: Flow, ctx: FlowContext, tokens: TokenSet | None, *, deadline: float = LOGOUT_DEADLINE
-) -> RevocationResult:
-    """``flow.revoke`` bounded by ``deadline`` seconds, one attempt per request (no Retry-After
-    waits), and never an exception: a logout always completes and says what happened."""
-    ctx.http = ctx.http.with_attempts(1)
-    try:
-        # wait_for, not asyncio.timeout: the tray's qasync loop runs callbacks outside a task.
-        return await asyncio.wait_for(flow.revoke(ctx, tokens), deadline)
-    except TimeoutError:
-        return RevocationResult(Revocation.UNREACHABLE, f"no answer within {deadline:g} s")
-    except NetworkError as exc:
-        return RevocationResult(Revocation.UNREACHABLE, exc.message)
-    except LoginRequired as exc:
-        return RevocationResult(Revocation.REFUSED, exc.message)
-    except TrayauthError as exc:
-        return RevocationResult(Revocation.REFUSED, exc.message)

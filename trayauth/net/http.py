@@ -281,6 +281,7 @@ class HttpPolicy:
         resolve: Resolver | None = None,
     ) -> None:
         self._client = client
+        self._origin: HttpPolicy | None = None  # a view's: the policy whose client it shares
         self.deadline = deadline
         self._resolve = resolve
         self._own_client = client is None
@@ -293,6 +294,8 @@ class HttpPolicy:
 
     @property
     def client(self) -> httpx.AsyncClient:
+        if self._origin is not None:
+            return self._origin.client
         if self._client is None:
             httpx = _httpx()
             self._client = httpx.AsyncClient(
@@ -304,9 +307,12 @@ class HttpPolicy:
 
     def with_attempts(self, attempts: int) -> HttpPolicy:
         """The same client and rules with at most ``attempts`` tries per request (a logout's
-        revocation tries once): a new policy value, sharing the client it does not own."""
+        revocation tries once): a new policy value, sharing the client it does not own. The client
+        is not made here: a logout whose revocation runs in a worker process (the tray's) never
+        loads the HTTP stack."""
         view = copy.copy(self)
-        view._client = self.client
+        view._origin = self._origin or self
+        view._client = None
         view._own_client = False
         view.max_attempts = max(1, attempts)
         return view

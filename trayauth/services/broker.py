@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from trayauth.domain.presets import PresetCatalog
+from trayauth.flows import load_flow
 from trayauth.services.accounts import AccountService, AccountView
 from trayauth.services.app import AppService
 from trayauth.services.events import EventBus
+from trayauth.services.flow_process import ProcessFlows
 from trayauth.services.renewal import RenewalService
 from trayauth.storage.store import Store
 from trayauth.storage.trust import check_private
@@ -49,12 +51,16 @@ class Broker:
         *,
         http: HttpPolicy | None = None,
         clock: Callable[[], float] = time.time,
+        in_workers: bool = False,
     ) -> None:
+        """``in_workers``: calls to providers that need no user run in a worker process each (the
+        tray's choice: it then never loads the HTTP stack; :mod:`trayauth.services.flow_process`)."""
         self.store = store
         self.presets = presets
         self.clock = clock
         self.events = EventBus()
-        self.renewal = RenewalService(store, presets, self.events, http=http, clock=clock)
+        flows = ProcessFlows(presets) if in_workers else load_flow
+        self.renewal = RenewalService(store, presets, self.events, http=http, clock=clock, flows=flows)
         self.accounts_service = AccountService(store, presets, self.events, self.renewal, clock=clock)
         self.app = AppService(store)
 

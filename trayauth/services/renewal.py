@@ -33,7 +33,7 @@ from trayauth.domain.steps import NextStep, StepKind
 from trayauth.domain.tokens import assume_expiry, needs_renewal
 from trayauth.flows import load_flow
 from trayauth.flows.base import FlowContext
-from trayauth.flows.revocation import revoke_within
+from trayauth.flows.logout import revoke_within
 from trayauth.net.http import HttpPolicy
 from trayauth.services import transitions
 from trayauth.services.events import EventBus
@@ -67,8 +67,12 @@ class RenewalService:
         *,
         http: HttpPolicy | None = None,
         clock: Callable[[], float] = time.time,
+        flows: Callable[[str], Flow] = load_flow,
     ) -> None:
         self.store = store
+        # How a preset's flow is loaded: in this process, or (the tray's) with its calls to the
+        # provider in a worker process (trayauth.services.flow_process).
+        self.flows = flows
         self.presets = presets
         self.events = events
         self.clock = clock
@@ -186,7 +190,7 @@ class RenewalService:
             self._renewing.add(name)
             self.events.publish(AccountEvent(EventKind.RENEWING, name))
             try:
-                new = await self._renew_locked(account, preset, entry, load_flow(preset.flow))
+                new = await self._renew_locked(account, preset, entry, self.flows(preset.flow))
             except transitions.SessionEnded as exc:
                 # Logged out or removed meanwhile: nothing to record on an account that is gone.
                 self.events.publish(AccountEvent.failure(EventKind.LOGIN_NEEDED, name, exc))
@@ -365,7 +369,7 @@ class RenewalService:
 
         account, preset = self.account(name)
         preset.check_settings(name, account.settings)
-        flow = load_flow(preset.flow)
+        flow = self.flows(preset.flow)
         clean = {k: v for k, v in secrets.items() if v}
         ctx = self._context(account, preset, clean, asker=asker, open_browser=open_browser)
         async with self.locked(name):
@@ -398,4 +402,4 @@ class RenewalService:
             self._unsaved_errors.pop(name, None)
         self.events.publish(AccountEvent(EventKind.LOGGED_OUT, name))
         ctx = self._context(account, preset, entry.secrets)
-        return await revoke_within(load_flow(preset.flow), ctx, entry.tokens, deadline=self.logout_deadline)
+        return await revoke_within(self.flows(preset.flow), ctx, entry.tokens, deadline=self.logout_deadline)

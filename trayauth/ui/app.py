@@ -65,7 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
     def open_broker() -> Broker:
-        return deferred.broker_class().open(Path(args.config_dir) if args.config_dir else None)
+        config = Path(args.config_dir) if args.config_dir else None
+        return deferred.broker_class().open(config, in_workers=True)
 
     return run_tray(open_broker, force_window=args.window)
 
@@ -99,7 +100,7 @@ def main_demo(argv: Sequence[str] | None = None) -> int:
         _say(f"try: TRAYAUTH_CONFIG_DIR={root} trayauth header sentiance-demo")
 
         def open_broker() -> Broker:
-            return deferred.broker_class().open(root)
+            return deferred.broker_class().open(root, in_workers=True)
 
         return run_tray(
             open_broker,

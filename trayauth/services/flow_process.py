@@ -1,0 +1,223 @@
+"""A flow's network calls in a short-lived worker process, so that a tray never loads them.
+
+Why: the tray runs all day, and what its first renewal imports stays resident. The HTTP stack
+(httpx, httpcore, h11, anyio), the TLS context with its CA bundle and the flow modules came to
+13 MiB on a tray of 77 MiB (``tests/benchmarks/bench_tray.py``), the largest part of what the
+tray held beyond a bare Qt tray. A renewal happens a few times an hour per account; a worker
+costs a Python start (a fraction of a second of CPU) each time.
+
+Only the call to the provider moves. Everything that decides stays in the tray's
+:class:`~trayauth.services.renewal.RenewalService`: the locks, the rotation mark, the vault writes,
+the account's state and its events. So those rules still live in one place, and a worker that dies
+part-way is judged by them like any other interrupted request.
+
+The worker gets what a flow gets (the account, where its preset is read from, the secrets and the
+tokens, the tray's clock reading, how many attempts a request may take) on its stdin, never in
+argv. It answers one JSON object on stdout: the new tokens, the revocation result, or the error
+(its class by name, the message, the next step, and whether the request was sent and accepted,
+which is how renewal judges a rotating refresh token). A worker that ends without an answer may
+have sent its request and had it accepted: a rotating refresh token is then treated as spent.
+
+Interactive sign-ins (an asker or a browser) stay in the tray's process, where the dialogs are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from trayauth.domain import errors
+from trayauth.domain.errors import NetworkError, TrayauthError
+from trayauth.domain.model import TokenSet
+from trayauth.domain.steps import NextStep
+from trayauth.flows import Flow, load_flow
+from trayauth.protocol.revocation import Revocation, RevocationResult
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from trayauth.domain.presets import PresetCatalog
+    from trayauth.flows.base import FlowContext
+
+WORKER_ARG = "--flow-worker"  # `trayauth --flow-worker` is the worker (trayauth.services.flow_worker)
+LIMIT = 300.0  # seconds a worker may run: the HTTP deadlines inside it are far shorter
+
+
+def worker_command() -> list[str]:
+    """This interpreter running trayauth as the worker (or the frozen app, which is trayauth).
+    ``-P``: the tray's working folder is not on the worker's path, so a folder that happens to
+    hold a ``trayauth`` package is never run in its place."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, WORKER_ARG]
+    return [sys.executable, "-P", "-m", "trayauth", WORKER_ARG]
+
+
+def worker_env() -> dict[str, str]:
+    """The tray's environment, with the folder this trayauth was imported from first on the
+    path: the worker runs the same code as the tray, installed or from a checkout."""
+    env = dict(os.environ)
+    root = Path(__file__).resolve().parents[2]
+    if root.name not in ("site-packages", "dist-packages"):
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+@dataclass(frozen=True)
+class ProcessFlows:
+    """The tray's flow loader: flows whose background calls run in a worker process."""
+
+    presets: PresetCatalog
+    limit: float = LIMIT
+
+    def __call__(self, name: str) -> Flow:
+        load_flow(name)  # an unknown flow fails here, as with the in-process loader
+        return ProcessFlow(name, self)
+
+    async def run(self, request: dict[str, Any]) -> dict[str, Any] | None:
+        """The worker's answer; None where this event loop cannot start processes."""
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *worker_command(),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=None if os.environ.get("TRAYAUTH_DEBUG") else asyncio.subprocess.DEVNULL,
+                env=worker_env(),
+            )
+        except NotImplementedError:
+            return None
+        except OSError as exc:
+            raise TrayauthError(f"could not start a worker process ({exc.strerror or exc})") from None
+        try:
+            out, _ = await asyncio.wait_for(proc.communicate(json.dumps(request).encode()), self.limit)
+        except TimeoutError:
+            await _stop(proc)
+            raise _no_answer(f"no answer within {self.limit:g} s") from None
+        except BaseException:
+            await _stop(proc)  # cancelled (a logout, the tray quitting): the worker goes too
+            raise
+        return decode_answer(out, proc.returncode)
+
+
+async def _stop(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()
+
+
+@dataclass(frozen=True)
+class ProcessFlow(Flow):
+    """A :class:`~trayauth.flows.Flow` whose calls without the user run in a worker process."""
+
+    runner: ProcessFlows | None = None
+
+    async def login(self, ctx: FlowContext) -> TokenSet:
+        if ctx.asker is not None or ctx.open_browser is not None or self.runner is None:
+            return await super().login(ctx)
+        answer = await self.runner.run(encode_request("login", self.name, ctx, None, self.runner.presets))
+        if answer is None:
+            return await super().login(ctx)
+        return TokenSet.from_dict(answer["tokens"])
+
+    async def refresh(self, ctx: FlowContext, tokens: TokenSet) -> TokenSet:
+        if self.runner is None:
+            return await super().refresh(ctx, tokens)
+        answer = await self.runner.run(encode_request("refresh", self.name, ctx, tokens, self.runner.presets))
+        if answer is None:
+            return await super().refresh(ctx, tokens)
+        return TokenSet.from_dict(answer["tokens"])
+
+    async def revoke(self, ctx: FlowContext, tokens: TokenSet | None) -> RevocationResult:
+        if self.runner is None:
+            return await super().revoke(ctx, tokens)
+        answer = await self.runner.run(encode_request("revoke", self.name, ctx, tokens, self.runner.presets))
+        if answer is None:
+            return await super().revoke(ctx, tokens)
+        result = answer["revocation"]
+        return RevocationResult(Revocation(result["outcome"]), str(result.get("detail", "")))
+
+
+# ---- the wire: one request in, one answer out ---------------------------------------------------
+
+
+def encode_request(
+    op: str, flow: str, ctx: FlowContext, tokens: TokenSet | None, presets: PresetCatalog
+) -> dict[str, Any]:
+    return {
+        "op": op,
+        "flow": flow,
+        "account": {
+            "name": ctx.account.name,
+            "preset": ctx.account.preset,
+            "settings": dict(ctx.account.settings),
+        },
+        "presets": {
+            "user_dir": None if presets.user_dir is None else str(presets.user_dir),
+            "builtin": str(presets.builtin),
+        },
+        "secrets": dict(ctx.secrets),
+        "tokens": None if tokens is None else tokens.to_dict(),
+        "now": ctx.clock(),
+        "attempts": ctx.http.max_attempts,
+    }
+
+
+def encode_error(exc: TrayauthError) -> dict[str, Any]:
+    step = exc.next_step
+    return {
+        "type": type(exc).__name__,
+        "detail": exc.detail,
+        "account": exc.account,
+        "named": exc.named,
+        "next_step": None if step is None else step.to_dict(),
+        "accepted": exc.accepted,
+        "sent": getattr(exc, "sent", True),
+    }
+
+
+def decode_error(data: Mapping[str, Any]) -> TrayauthError:
+    """The worker's error as the same class with the same facts; a class this side does not know
+    (a newer worker cannot happen, but a stray name can) becomes a plain TrayauthError."""
+    cls = getattr(errors, str(data.get("type")), None)
+    if not (isinstance(cls, type) and issubclass(cls, TrayauthError)):
+        cls = TrayauthError
+    exc = cls.__new__(cls)
+    account = data.get("account")
+    TrayauthError.__init__(
+        exc,
+        str(data.get("detail") or "the worker process failed"),
+        next_step=NextStep.from_dict(data.get("next_step")),
+        account=account if isinstance(account, str) else None,
+        named=bool(data.get("named")),
+    )
+    exc.accepted = bool(data.get("accepted"))
+    if isinstance(exc, NetworkError):
+        exc.sent = bool(data.get("sent", True))
+    if isinstance(exc, errors.BadArgument):
+        exc.usage, exc.choices = None, ()
+    return exc
+
+
+def _no_answer(why: str) -> TrayauthError:
+    """A worker that gave no answer may have sent its request and had it accepted."""
+    exc = TrayauthError(f"the request to the provider ended without an answer ({why})")
+    exc.accepted = True
+    return exc
+
+
+def decode_answer(out: bytes, returncode: int | None) -> dict[str, Any]:
+    try:
+        answer = json.loads(out)
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict) or not answer:
+        raise _no_answer(f"its worker process exited with status {returncode}")
+    if "error" in answer:
+        raise decode_error(answer["error"])
+    return answer
