@@ -242,6 +242,25 @@ def test_bundle_cli_smoke(bundle: Path, user_env: dict[str, str], tmp_path: Path
 
 
 @pytest.mark.slow
+def test_bundle_is_its_own_flow_worker(bundle: Path, user_env: dict[str, str], tmp_path: Path) -> None:
+    """The frozen tray starts its renewal workers as ``<bundle>/trayauth-tray --flow-worker``
+    (there is no ``python -m`` in a bundle): each executable answers as the worker."""
+    for name in ("trayauth", "trayauth-tray"):
+        proc = subprocess.run(
+            [str(bundle / name), "--flow-worker"],
+            input=json.dumps({"op": "refresh"}),
+            env=user_env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert proc.returncode == 0 and "Traceback" not in proc.stderr, (name, proc.stderr)
+        assert set(json.loads(proc.stdout)) == {"error"}, (name, proc.stdout)
+
+
+@pytest.mark.slow
 def test_bundle_tray_starts_offscreen(
     bundle: Path, user_env: dict[str, str], tmp_path: Path, tray_stopper: list[subprocess.Popen[bytes]]
 ) -> None:
