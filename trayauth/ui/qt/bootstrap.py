@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from trayauth.arenas import limit_arenas
 from trayauth.domain.errors import TrayauthError
 from trayauth.ui import deferred
 from trayauth.ui.qt.display import CLI_HINT
@@ -37,6 +38,7 @@ def run_tray(
     browser_login: bool = True,
 ) -> int:
     """Open the broker, import Qt, run the session; returns the exit code."""
+    limit_arenas()  # before Qt and the broker start their threads
     try:
         broker = open_broker()
     except TrayauthError as exc:
