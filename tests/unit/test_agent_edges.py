@@ -13,7 +13,6 @@ import struct
 import sys
 import threading
 import time
-import types
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -165,17 +164,6 @@ def test_a_lock_file_of_garbage_bytes_gives_no_pid(runtime: Path) -> None:
         assert info.value.pid is None
     finally:
         os.close(fd)
-
-
-def test_on_windows_the_lock_is_a_non_blocking_msvcrt_lock(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[tuple[int, int, int]] = []
-    fake = types.ModuleType("msvcrt")
-    fake.LK_NBLCK = 2  # type: ignore[attr-defined]
-    fake.locking = lambda fd, mode, size: calls.append((fd, mode, size))  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "msvcrt", fake)
-    monkeypatch.setattr(sys, "platform", "win32")
-    instance._lock_fd(7)
-    assert calls == [(7, 2, 1)]
 
 
 def test_already_running_says_the_pid_when_known() -> None:

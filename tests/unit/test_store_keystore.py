@@ -224,7 +224,7 @@ from trayauth.storage.store import Store
 store = Store.open()
 store.config.load()
 assert store.vault.entry("w").secrets == {"password": "pw"}
-print(sorted(m for m in ("keyring", "filelock", "platformdirs", "keyring.backends.SecretService",
+print(sorted(m for m in ("keyring", "platformdirs", "keyring.backends.SecretService",
                         "keyring.backends.kwallet", "keyring.backends.libsecret") if m in sys.modules))
 """
 
@@ -238,7 +238,7 @@ def read_in_subprocess() -> str:
 
 
 def test_the_read_path_imports_only_what_it_needs(paths: Paths, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Start-up time: no filelock or platformdirs on a read; keyring only when the key is in it."""
+    """Start-up time: no platformdirs on a read; keyring only when the key is in it."""
     from trayauth.storage.store import Store
     from trayauth.storage.vault import VaultEntry
 

@@ -95,7 +95,7 @@ def test_resolving_paths_is_light(tmp_path: Path) -> None:
     code = (
         "import sys; from trayauth.storage.paths import Paths, runtime_path; "
         "Paths.default(); runtime_path(); "
-        "print(sorted(m for m in ('platformdirs', 'filelock', 'keyring') if m in sys.modules))"
+        "print(sorted(m for m in ('platformdirs', 'keyring') if m in sys.modules))"
     )
     env = {**os.environ, "TRAYAUTH_CONFIG_DIR": str(tmp_path)}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)

@@ -17,6 +17,7 @@ import pytest
 from trayauth.cli.wording import line as cli_line
 from trayauth.domain.errors import KeyringUnavailable, VaultError
 from trayauth.domain.model import TokenSet
+from trayauth.storage.flock import FileLock
 from trayauth.storage.keystore import SERVICE, KeyStore
 from trayauth.storage.paths import Paths
 from trayauth.storage.vault import Vault, VaultEntry
@@ -216,10 +217,8 @@ def test_readers_see_other_writers(paths: Paths) -> None:
 
 
 def test_reads_take_no_lock(paths: Paths) -> None:
-    from filelock import FileLock
-
     open_vault(paths).update("w", lambda e: logged_in())
-    with FileLock(str(paths.root / "vault.lock"), timeout=0):
+    with FileLock(paths.root / "vault.lock", timeout=0):
         started = time.monotonic()
         assert open_vault(paths).entry("w") == logged_in()
         assert time.monotonic() - started < 1.0

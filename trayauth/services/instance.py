@@ -8,8 +8,9 @@ file holds the holder's pid so a second tray can say which process it is.
 from __future__ import annotations
 
 import os
-import sys
 from typing import TYPE_CHECKING
+
+from trayauth.storage.flock import try_lock, unlock
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -33,30 +34,21 @@ class InstanceLock:
     def acquire(self) -> None:
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            _lock_fd(fd)
+            taken = try_lock(fd)
         except OSError:
+            taken = False
+        if not taken:
             pid = _read_pid(fd)
             os.close(fd)
-            raise AlreadyRunning(pid) from None
+            raise AlreadyRunning(pid)
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         self._fd = fd
 
     def release(self) -> None:
         if self._fd is not None:
-            os.close(self._fd)  # closing drops the lock
+            unlock(self._fd)
             self._fd = None
-
-
-def _lock_fd(fd: int) -> None:
-    if sys.platform == "win32":
-        import msvcrt
-
-        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-    else:
-        import fcntl
-
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
 def _read_pid(fd: int) -> int | None:

@@ -14,27 +14,20 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
 
 from trayauth.domain.errors import TrayauthError
 from trayauth.domain.steps import NextStep, StepKind
+from trayauth.storage.flock import FileLock
 from trayauth.storage.paths import Paths, ensure_root
 from trayauth.storage.trust import storage_error
-
-if TYPE_CHECKING:
-    from filelock import BaseFileLock
 
 DEFAULT_TIMEOUT = 60.0  # a renewal that waits out a 429 may take most of a minute
 _SAFE = frozenset((string.ascii_letters + string.digits + "_-").encode())
 
 
-def lock_file(path: Path, *, timeout: float = -1, thread_local: bool = True) -> BaseFileLock:
-    """A 0600 lock file at ``path``. filelock is imported here and nowhere else, when a lock is
-    first wanted: reading the config or the vault takes none, and pays nothing for it. Its
-    ``Timeout`` is a ``TimeoutError``."""
-    from filelock import FileLock
-
-    return FileLock(str(path), timeout=timeout, mode=0o600, thread_local=thread_local)
+def lock_file(path: Path, *, timeout: float = -1) -> FileLock:
+    """A 0600 lock file at ``path``; reading the config or the vault takes none."""
+    return FileLock(path, timeout=timeout)
 
 
 @contextmanager
@@ -49,7 +42,7 @@ def locked_write(root: Path, lock_path: Path, saving: str, timeout: float) -> It
     try:
         ensure_root(root)
         lock.acquire()
-    except TimeoutError:  # filelock's Timeout (an OSError): only from taking the lock
+    except TimeoutError:  # only from taking the lock: another process holds it
         raise TrayauthError(
             f"{lock_path} is held by another trayauth process",
             next_step=NextStep.of(StepKind.STALE_LOCK, path=str(lock_path)),
@@ -102,16 +95,15 @@ class AccountLock:
         self.poll = poll
         self._sleep = sleep
         self._clock = clock
-        self._lock: BaseFileLock | None = None
+        self._lock: FileLock | None = None
 
-    def _file_lock(self) -> BaseFileLock:
+    def _file_lock(self) -> FileLock:
         if self._lock is None:
             try:
                 self.paths.ensure_locks_dir()
             except OSError as exc:
                 raise self._unusable(exc) from None
-            # thread_local=False: an async holder may resume on another thread (qasync, executors).
-            self._lock = lock_file(self.path, thread_local=False)
+            self._lock = lock_file(self.path)
         return self._lock
 
     def _unusable(self, exc: OSError) -> TrayauthError:
@@ -131,7 +123,7 @@ class AccountLock:
     def __enter__(self) -> AccountLock:
         try:
             self._file_lock().acquire(timeout=self.timeout)
-        except TimeoutError:  # filelock's Timeout
+        except TimeoutError:  # held by another process
             raise self._busy() from None
         except OSError as exc:
             raise self._unusable(exc) from None
@@ -149,7 +141,7 @@ class AccountLock:
             try:
                 lock.acquire(blocking=False)
                 return self
-            except TimeoutError:  # filelock's Timeout
+            except TimeoutError:  # held by another process
                 left = deadline - self._clock()
                 if left <= 0:
                     raise self._busy() from None
