@@ -1,10 +1,15 @@
-"""Render the app icon (SVG) to the PNGs that bundles and icon themes need.
+"""Render the icons (SVG) to the PNGs that bundles, icon themes and the tray itself use.
 
 PyInstaller turns a PNG into the Windows ``.ico`` and the macOS ``.icns`` itself (with Pillow),
-so one SVG in ``trayauth/resources/icons`` stays the only drawn source. Qt renders it, because
+so the SVGs in ``trayauth/resources/icons`` stay the only drawn sources. Qt renders them, because
 Qt is already in every environment that builds a bundle.
 
+The running tray shows PNGs rendered from those SVGs ahead of time (``resources/icons/png``): it
+then never loads Qt's SVG module nor parses an SVG, which held 2.3 MiB for as long as it ran.
+``tests/gui/test_icons.py`` fails when a PNG no longer matches its SVG.
+
     python packaging/icons.py OUT_DIR [SIZE ...]   # writes OUT_DIR/trayauth-SIZE.png
+    python packaging/icons.py --resources          # (re)writes trayauth/resources/icons/png
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ APP_SVG = ROOT / "trayauth" / "resources" / "icons" / "app.svg"
 SIZES = (16, 32, 48, 64, 128, 256, 512, 1024)
 
 
-def render(svg: Path, out_dir: Path, sizes: tuple[int, ...] = SIZES) -> list[Path]:
+def render(svg: Path, out_dir: Path, sizes: tuple[int, ...] = SIZES, stem: str = "trayauth") -> list[Path]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import Qt
     from PySide6.QtGui import QGuiApplication, QImage, QPainter
@@ -37,10 +42,20 @@ def render(svg: Path, out_dir: Path, sizes: tuple[int, ...] = SIZES) -> list[Pat
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         renderer.render(painter)
         painter.end()
-        target = out_dir / f"trayauth-{size}.png"
+        target = out_dir / f"{stem}-{size}.png"
         if not image.save(str(target), "PNG"):
             raise SystemExit(f"icons: cannot write {target}")
         written.append(target)
+    return written
+
+
+def resources() -> list[Path]:
+    """Every icon the tray shows, at every size it asks for, into ``resources/icons/png``."""
+    from trayauth.ui.widgets import icons
+
+    written = []
+    for svg, sizes in icons.sources():
+        written += render(svg, icons.PNG_DIR, sizes, stem=svg.stem)
     return written
 
 
@@ -48,6 +63,10 @@ def main(argv: list[str]) -> int:
     if not argv:
         print(__doc__, file=sys.stderr)
         return 2
+    if argv == ["--resources"]:
+        for path in resources():
+            print(path.relative_to(ROOT))
+        return 0
     sizes = tuple(int(s) for s in argv[1:]) or SIZES
     for path in render(APP_SVG, Path(argv[0]), sizes):
         print(path)

@@ -27,6 +27,7 @@ ON_DEMAND = (
     "trayauth.ui.widgets.about",
     "trayauth.ui.widgets.activity",
     "trayauth.ui.widgets.dialogs.login",
+    "PySide6.QtSvg",  # never: the icons are PNGs rendered ahead of time (tests/gui/test_icons.py)
 )
 
 PROBE = """

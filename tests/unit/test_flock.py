@@ -14,12 +14,15 @@ from pathlib import Path
 
 import pytest
 
+from trayauth.domain.errors import StorageError
 from trayauth.storage import flock
 from trayauth.storage.flock import FileLock
+from trayauth.storage.locks import locked_write
 
 HOLDER = """
 import sys
 from trayauth.storage.flock import FileLock
+from trayauth.storage.locks import locked_write
 lock = FileLock(sys.argv[1])
 lock.acquire()
 print("held", flush=True)
@@ -115,6 +118,10 @@ def test_a_file_system_that_cannot_lock_is_an_error_not_a_wait(
     with pytest.raises(OSError, match="not implemented") as info:
         lock.acquire()
     assert info.value.errno == errno.ENOSYS and not lock.is_locked
+    # and what a user reads: one line that says why
+    held = locked_write(tmp_path, tmp_path / "x.lock", "x", timeout=1)
+    with pytest.raises(StorageError, match=r"^cannot save x: the config folder's file system cannot lock"):
+        held.__enter__()
 
 
 class FakeMsvcrt:

@@ -90,6 +90,12 @@ def storage_error(exc: OSError, action: str) -> StorageError:
             f"{action}: {where or 'a lock file'} is a symbolic link; trayauth does not follow links there",
             next_step=NextStep.of(StepKind.REMOVE_LINK, path=where),
         )
+    if code in (errno.ENOSYS, errno.ENOLCK, getattr(errno, "EOPNOTSUPP", -1)):
+        # flock where the file system has none (some network and FUSE file systems)
+        return StorageError(
+            f"{action}: the config folder's file system cannot lock files; keep it on a local disk",
+            next_step=NextStep.of(StepKind.CHECK_DISK),
+        )
     if code in (errno.EMFILE, errno.ENFILE):
         return StorageError(f"{action}: too many open files", next_step=NextStep.of(StepKind.RETRY))
     reason = exc.strerror or exc.__class__.__name__

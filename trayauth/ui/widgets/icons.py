@@ -1,9 +1,15 @@
-"""Icons for each state, drawn once and cached.
+"""Icons for each state, made once and cached.
 
-The tray icon is an SVG per state (``resources/icons/tray-<state>.svg``): a light key with a dark
-outline, so it reads on dark and light panels, and a coloured badge. macOS menu bars want a
-template image (black plus alpha, tinted by the system), so there the ``-template`` variants are
-used and marked as masks; their badges differ by shape, not colour.
+The tray icon is drawn as an SVG per state (``resources/icons/tray-<state>.svg``): a light key
+with a dark outline, so it reads on dark and light panels, and a coloured badge. macOS menu bars
+want a template image (black plus alpha, tinted by the system), so there the ``-template``
+variants are used and marked as masks; their badges differ by shape, not colour.
+
+The tray shows those SVGs as PNGs rendered ahead of time at each size a tray host asks for
+(``python packaging/icons.py --resources``; tests/gui/test_icons.py holds them to their SVGs).
+Rendering at run time loaded Qt's SVG module and its parser into a process that runs all day:
+2.3 MiB, more than a tenth of what the tray held beyond a bare Qt tray. QIcon reads a PNG only
+when a size is first asked for.
 """
 
 from __future__ import annotations
@@ -14,12 +20,13 @@ from pathlib import Path
 
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPalette, QPen, QPixmap
-from PySide6.QtSvg import QSvgRenderer
 
 from trayauth.ui.state.present import IconState
 
 ICON_DIR = Path(__file__).resolve().parents[2] / "resources" / "icons"
+PNG_DIR = ICON_DIR / "png"
 TRAY_SIZES = (16, 22, 24, 32, 48, 64)
+APP_SIZES = (16, 32, 48, 64, 128, 256)
 
 COLOURS = {
     IconState.OK: "#2e9d4f",
@@ -38,33 +45,34 @@ def icon_path(state: IconState, template: bool = False) -> Path:
     return ICON_DIR / f"tray-{state.value}{'-template' if template else ''}.svg"
 
 
-def _render(path: Path, sizes: tuple[int, ...]) -> QIcon:
-    """Pre-rendered pixmaps: a tray host asks for odd sizes, and re-rendering an SVG each time
-    it repaints would cost more than the few kilobytes these take."""
-    renderer = QSvgRenderer(str(path))
+def sources() -> list[tuple[Path, tuple[int, ...]]]:
+    """Each drawn icon with the sizes it is shown at: what ``resources/icons/png`` holds."""
+    found = [(icon_path(state, template), TRAY_SIZES) for state in IconState for template in (False, True)]
+    return [*found, (ICON_DIR / "app.svg", APP_SIZES)]
+
+
+def png_path(svg: Path, size: int) -> Path:
+    return PNG_DIR / f"{svg.stem}-{size}.png"
+
+
+def _from_pngs(svg: Path, sizes: tuple[int, ...]) -> QIcon:
     icon = QIcon()
     for size in sizes:
-        pixmap = QPixmap(size, size)
-        pixmap.fill(Qt.GlobalColor.transparent)
-        painter = QPainter(pixmap)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        renderer.render(painter, QRectF(0, 0, size, size))
-        painter.end()
-        icon.addPixmap(pixmap)
+        icon.addFile(str(png_path(svg, size)), QSize(size, size))
     return icon
 
 
 @cache
 def tray_icon(state: IconState, template: bool | None = None) -> QIcon:
     mask = use_template() if template is None else template
-    icon = _render(icon_path(state, mask), TRAY_SIZES)
+    icon = _from_pngs(icon_path(state, mask), TRAY_SIZES)
     icon.setIsMask(mask)
     return icon
 
 
 @cache
 def app_icon() -> QIcon:
-    return _render(ICON_DIR / "app.svg", (16, 32, 48, 64, 128, 256))
+    return _from_pngs(ICON_DIR / "app.svg", APP_SIZES)
 
 
 @cache
