@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import shutil
 import socket
@@ -189,6 +190,15 @@ def rss_mib(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def children(pid: int) -> list[int]:
+    """The processes ``pid`` started that are still running (the tray's renewal worker)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            found += [int(child) for child in (task / "children").read_text().split()]
+    return found
 
 
 def cpu_seconds(pid: int) -> float:
@@ -362,12 +372,14 @@ def tray_rss(py: str, env: dict[str, str], config: Path, srv: object, tmp: Path,
             )
             time.sleep(2)
             lasting = rss_mib(proc.pid)
+            workers = [rss_mib(pid) for pid in children(proc.pid)]
         finally:
             stop_process(proc)
     finally:
         for vendor in ("sentiance", "oauth"):
             srv.set_lifetime(vendor, 3600)  # type: ignore[attr-defined]
-    return [start, used, lasting if renewed else float("nan")]
+    worker = max(workers, default=float("nan"))
+    return [start, used, lasting if renewed else float("nan"), worker]
 
 
 def memory(py: str, env: dict[str, str], config: Path, srv: object, tmp: Path, compare: str | None) -> None:
@@ -393,7 +405,7 @@ def memory(py: str, env: dict[str, str], config: Path, srv: object, tmp: Path, c
         stop_process(proc)
     trees = [(f"{compare} (before)", compare), ("this checkout", "")] if compare else [("", "")]
     for label, tree in trees:
-        start, used, lasting = tray_rss(py, env, config, srv, tmp, tree)
+        start, used, lasting, worker = tray_rss(py, env, config, srv, tmp, tree)
         if label:
             print(f"tray RSS: {label}")
         for name, value, floor, what, goal in (
@@ -403,6 +415,7 @@ def memory(py: str, env: dict[str, str], config: Path, srv: object, tmp: Path, c
             ("  after quick access opened  ", used, bare_window, "bare + same window", " (goal <= 1.3x)"),
         ):
             print(f"{name}   {value:7.1f} MiB vs {what} {floor:6.1f} MiB  {value / floor:4.2f}x{goal}")
+        print(f"  its renewal worker          {worker:7.1f} MiB (a process of its own, gone when idle)")
 
 
 def main() -> None:

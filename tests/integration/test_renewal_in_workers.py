@@ -175,6 +175,7 @@ async def test_a_worker_killed_mid_request_is_judged_as_a_request_that_may_have_
     srv, broker = fresh_provider, _broker(isolated)
     try:
         await _steps(broker, srv, "steps")
+        await _let_go(broker)  # the login's worker: the next one starts with the kill point set
         monkeypatch.setenv(KILL_AT, "http:headers")  # the worker inherits it; the tray sends nothing
         refreshes = srv.refreshes("sentiance")
         with pytest.raises(TrayauthError, match="ended without an answer") as caught:
@@ -209,25 +210,85 @@ async def test_the_worker_keeps_the_trays_clock(isolated: Path, fresh_provider: 
 
 
 @pytest.mark.asyncio
-async def test_a_cancelled_renewal_takes_its_worker_with_it(
+async def test_renewals_that_fall_due_together_share_one_worker(
+    isolated: Path, fresh_provider: ProviderServer
+) -> None:
+    """Twenty accounts due at once (a laptop waking up): one worker process serves them all,
+    side by side, and each renewal is stored."""
+    srv, broker = fresh_provider, _broker(isolated)
+    names = [f"steps{i:02d}" for i in range(20)]
+    try:
+        for name in names:
+            await _steps(broker, srv, name)
+        before = {name: broker.store.vault.entry(name).tokens for name in names}
+        started = await _let_go(broker)  # the logins' worker
+        renewed = await asyncio.gather(*(broker.refresh(name) for name in names))
+        for name, tokens in zip(names, renewed, strict=True):
+            old = before[name]
+            assert old is not None and tokens.access_token != old.access_token
+            assert broker.store.vault.entry(name).tokens == tokens
+        assert broker.workers is not None and broker.workers.started == started + 1
+        assert len(_children()) == 1
+    finally:
+        await broker.aclose()
+    assert not _children()  # the broker's close ends the worker
+
+
+@pytest.mark.asyncio
+async def test_an_idle_worker_goes_and_the_next_renewal_starts_another(
+    isolated: Path, fresh_provider: ProviderServer
+) -> None:
+    srv, broker = fresh_provider, _broker(isolated)
+    assert broker.workers is not None
+    broker.workers.idle = 0.0  # let it go as soon as it has nothing to do
+    try:
+        await _steps(broker, srv, "steps")  # a login without questions: in a worker too
+        await _gone()
+        await broker.refresh("steps")
+        await _gone()
+        await broker.refresh("steps")
+        assert broker.workers.started == 3
+    finally:
+        await broker.aclose()
+
+
+@pytest.mark.asyncio
+async def test_a_cancelled_renewal_leaves_the_worker_to_the_others(
     isolated: Path, fresh_provider: ProviderServer
 ) -> None:
     srv, broker = fresh_provider, _broker(isolated)
     try:
-        await _steps(broker, srv, "steps")
+        await _steps(broker, srv, "slow")
+        await _steps(broker, srv, "other")
+        started = await _let_go(broker)
         srv.inject("sentiance", "auth/token", "delay:10")
-        task = asyncio.ensure_future(broker.refresh("steps"))
-        while srv.count("sentiance", "auth/token") < 2:  # the login's, then the worker's
+        logins = srv.count("sentiance", "auth/token")
+        task = asyncio.ensure_future(broker.refresh("slow"))
+        while srv.count("sentiance", "auth/token") == logins:  # the worker's request arrived
             await asyncio.sleep(0.01)
-        workers = _children()
-        assert workers
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-        assert not (_children() & workers)  # killed and reaped
-        assert broker.is_renewing("steps") is False
+        assert broker.is_renewing("slow") is False
+        assert (await broker.refresh("other")).access_token  # the same worker answers the next
+        assert broker.workers is not None and broker.workers.started == started + 1
     finally:
         await broker.aclose()
+    assert not _children()
+
+
+async def _let_go(broker: Broker) -> int:
+    """End the worker the set-up's logins used; how many workers were started so far."""
+    assert broker.workers is not None
+    await broker.workers.aclose()
+    assert not _children()
+    return broker.workers.started
+
+
+async def _gone() -> None:
+    """Until the idle worker has closed its input, finished and exited."""
+    while _children():
+        await asyncio.sleep(0.01)
 
 
 def _children() -> set[int]:

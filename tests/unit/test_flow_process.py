@@ -4,16 +4,19 @@ that may have been accepted. The worker itself answers garbage with one line, ne
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from tests.support.cli import REPO
 from trayauth.domain import errors
 from trayauth.domain.errors import NetworkError, TrayauthError
-from trayauth.domain.presets import builtin_dir
+from trayauth.domain.presets import PresetCatalog, builtin_dir
 from trayauth.domain.steps import NextStep, StepKind
 from trayauth.services import flow_process
 from trayauth.services.flow_process import decode_answer, decode_error, encode_error
@@ -71,17 +74,123 @@ def test_a_next_step_this_version_does_not_know_is_dropped_not_raised() -> None:
     assert isinstance(back, errors.LoginRequired) and back.next_step is None
 
 
-@pytest.mark.parametrize("out", [b"", b"not json", b"[]", b"{}", b'"text"', b'{"tokens"'])
-def test_anything_but_an_answer_is_a_request_that_may_have_been_accepted(out: bytes) -> None:
-    with pytest.raises(TrayauthError, match=r"ended without an answer \(.*status -9\)") as caught:
-        decode_answer(out, -9)
+def test_an_error_answer_raises_it() -> None:
+    with pytest.raises(errors.LoginRequired, match=r"^w: x$"):
+        decode_answer({"error": encode_error(errors.LoginRequired("x", account="w"))})
+
+
+# A stand-in worker: reads one call, then answers it with whatever the test asks, or not at all.
+FAKE_WORKER = """
+import json, os, sys
+call = json.loads(sys.stdin.readline())
+how = os.environ["FAKE_WORKER"]
+if how == "garbage":
+    print("not json", flush=True)
+    print(json.dumps({"id": call["id"] + 1000, "tokens": {}}), flush=True)  # an answer to nothing
+elif how == "kill":
+    os.kill(os.getpid(), 9)
+sys.exit(3)
+"""
+
+
+@pytest.mark.parametrize("how", ["garbage", "kill", "exit"])
+def test_a_worker_that_ends_without_answering_is_a_request_that_may_have_been_accepted(
+    how: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(flow_process, "worker_command", lambda: [sys.executable, "-c", FAKE_WORKER])
+    monkeypatch.setenv("FAKE_WORKER", how)
+    flows = flow_process.ProcessFlows(PresetCatalog())
+
+    async def call() -> None:
+        try:
+            await flows.run({"op": "refresh"})
+        finally:
+            await flows.aclose()
+
+    with pytest.raises(
+        TrayauthError, match=r"ended without an answer \(its worker process exited with status -?\d+\)"
+    ) as caught:
+        asyncio.run(call())
     assert caught.value.accepted is True  # a rotating refresh token is then treated as spent
 
 
-def test_an_error_answer_raises_it() -> None:
-    out = json.dumps({"error": encode_error(errors.LoginRequired("x", account="w"))}).encode()
-    with pytest.raises(errors.LoginRequired, match=r"^w: x$"):
-        decode_answer(out, 0)
+# The first start shuts its input and says so; later ones answer each call with an error that
+# says which start answered.
+DEAF_THEN_FINE = """
+import json, os, pathlib, sys, time
+starts = pathlib.Path(os.environ["FAKE_STARTS"])
+n = len(starts.read_text()) + 1 if starts.exists() else 1
+starts.write_text("x" * n)
+if n == 1 and os.environ.get("FAKE_DEAF"):
+    os.close(0)
+    pathlib.Path(os.environ["FAKE_SHUT"]).touch()
+    time.sleep(60)
+for line in sys.stdin:
+    call = json.loads(line)
+    print(json.dumps({"id": call["id"], "error": {"type": "ProviderError", "detail": str(n)}}), flush=True)
+"""
+
+
+@pytest.fixture
+def fake_worker(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    monkeypatch.setattr(flow_process, "worker_command", lambda: [sys.executable, "-c", DEAF_THEN_FINE])
+    monkeypatch.setenv("FAKE_STARTS", str(tmp_path / "starts"))
+    monkeypatch.setenv("FAKE_SHUT", str(tmp_path / "shut"))
+    return tmp_path / "shut"
+
+
+def test_a_worker_that_takes_no_more_calls_is_let_go_and_replaced(
+    fake_worker: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_DEAF", "1")
+    flows = flow_process.ProcessFlows(PresetCatalog())
+
+    async def call() -> set[int]:
+        try:
+            await flows._current()  # the first worker, started ahead of the call
+            while not fake_worker.exists():
+                await asyncio.sleep(0.01)
+            with pytest.raises(errors.ProviderError, match=r"^2$"):
+                await flows.run({"op": "refresh"})
+            return _children()
+        finally:
+            await flows.aclose()
+
+    running = asyncio.run(call())
+    assert flows.started == 2 and len(running) == 1  # the deaf one was not left behind
+    assert not _children()
+
+
+def test_a_call_that_never_reached_its_worker_goes_to_a_fresh_one(
+    fake_worker: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sends: list[bool] = []
+    real_send = flow_process._Worker.send
+
+    async def lost_once(worker: flow_process._Worker, message: dict[str, object]) -> bool:
+        sends.append(bool(sends) and await real_send(worker, message))  # the first is lost
+        return sends[-1]
+
+    monkeypatch.setattr(flow_process._Worker, "send", lost_once)
+    flows = flow_process.ProcessFlows(PresetCatalog())
+
+    async def call() -> None:
+        try:
+            await flows.run({"op": "refresh"})
+        finally:
+            await flows.aclose()
+
+    with pytest.raises(errors.ProviderError, match=r"^[12]$"):  # (the first may die before it counts)
+        asyncio.run(call())
+    assert sends == [False, True] and flows.started == 2
+
+
+def _children() -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        text = (task / "children").read_text() if (task / "children").exists() else ""
+        found |= {int(pid) for pid in text.split()}
+    return found
 
 
 def test_the_frozen_app_is_its_own_worker(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -91,28 +200,23 @@ def test_the_frozen_app_is_its_own_worker(monkeypatch: pytest.MonkeyPatch) -> No
     assert flow_process.worker_command() == [sys.executable, "--flow-worker"]
 
 
-@pytest.mark.parametrize(
-    "request_text",
-    [
-        "",
-        "not json",
-        json.dumps({"op": "refresh"}),
-        json.dumps(
-            {
-                "op": "dance",
-                "flow": "oauth_password",
-                "now": 0,
-                "account": {"name": "a", "preset": "oauth2"},
-                "presets": {"builtin": str(builtin_dir())},
-            }
-        ),
-    ],
-    ids=["empty", "garbage", "half", "unknown-op"],
-)
-def test_the_worker_answers_a_bad_request_in_one_line(request_text: str) -> None:
+def test_the_worker_answers_each_call_in_one_line_with_its_id() -> None:
+    """Calls it cannot make (half a request, an operation it does not know) are answers too:
+    one line each, with the caller's id, and the worker goes on to the next."""
+    calls = [
+        {"id": 7, "op": "refresh"},
+        {
+            "id": 8,
+            "op": "dance",
+            "flow": "oauth_password",
+            "now": 0,
+            "account": {"name": "a", "preset": "oauth2"},
+            "presets": {"builtin": str(builtin_dir())},
+        },
+    ]
     proc = subprocess.run(
         [*flow_process.worker_command()],
-        input=request_text,
+        input="".join(json.dumps(c) + "\n" for c in calls) + "not json\n",
         capture_output=True,
         text=True,
         cwd=REPO,
@@ -121,12 +225,10 @@ def test_the_worker_answers_a_bad_request_in_one_line(request_text: str) -> None
         check=False,
     )
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
-    answer = json.loads(proc.stdout)
-    assert set(answer) == {"error"}
-    error = decode_error(answer["error"])
-    assert error.message and "\n" not in error.message
-    if "dance" in request_text:
-        assert "cannot do 'dance'" in error.message
+    answers = {a["id"]: decode_error(a["error"]) for a in map(json.loads, proc.stdout.splitlines())}
+    assert set(answers) == {7, 8, None}
+    assert all(e.message and "\n" not in e.message for e in answers.values())
+    assert "cannot do 'dance'" in answers[8].message
 
 
 def test_the_worker_answers_with_its_own_step_kinds() -> None:

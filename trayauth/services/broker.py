@@ -59,7 +59,8 @@ class Broker:
         self.presets = presets
         self.clock = clock
         self.events = EventBus()
-        flows = ProcessFlows(presets) if in_workers else load_flow
+        self.workers = ProcessFlows(presets) if in_workers else None
+        flows = self.workers or load_flow
         self.renewal = RenewalService(store, presets, self.events, http=http, clock=clock, flows=flows)
         self.accounts_service = AccountService(store, presets, self.events, self.renewal, clock=clock)
         self.app = AppService(store)
@@ -140,6 +141,8 @@ class Broker:
 
     async def aclose(self) -> None:
         await self.renewal.aclose()
+        if self.workers is not None:
+            await self.workers.aclose()
 
     def cached_token(self, name: str) -> TokenSet | None:
         return self.renewal.cached_token(name)

@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,7 +48,8 @@ if TYPE_CHECKING:
     from trayauth.flows.base import FlowContext
 
 WORKER_ARG = "--flow-worker"  # `trayauth --flow-worker` is the worker (trayauth.services.flow_worker)
-LIMIT = 300.0  # seconds a worker may run: the HTTP deadlines inside it are far shorter
+LIMIT = 300.0  # seconds one call may take: the HTTP deadlines inside it are far shorter
+IDLE = 30.0  # seconds a worker with nothing to do waits for more before it goes
 
 
 def worker_command() -> list[str]:
@@ -68,12 +71,23 @@ def worker_env() -> dict[str, str]:
     return env
 
 
-@dataclass(frozen=True)
 class ProcessFlows:
-    """The tray's flow loader: flows whose background calls run in a worker process."""
+    """The tray's flow loader: flows whose background calls run in a worker process.
 
-    presets: PresetCatalog
-    limit: float = LIMIT
+    One worker serves every call while there are calls, each as a task of its own (a laptop
+    that wakes with twenty tokens due starts one Python, not twenty), and is let go ``idle``
+    seconds after its last answer: at rest the tray holds no worker at all.
+    """
+
+    def __init__(self, presets: PresetCatalog, *, limit: float = LIMIT, idle: float = IDLE) -> None:
+        self.presets = presets
+        self.limit = limit
+        self.idle = idle
+        self.started = 0  # workers started so far (the tests and the benchmark count them)
+        self._worker: _Worker | None = None
+        self._leaving: set[_Worker] = set()
+        self._ids = itertools.count(1)
+        self._starting: asyncio.Lock | None = None
 
     def __call__(self, name: str) -> Flow:
         load_flow(name)  # an unknown flow fails here, as with the in-process loader
@@ -81,34 +95,159 @@ class ProcessFlows:
 
     async def run(self, request: dict[str, Any]) -> dict[str, Any] | None:
         """The worker's answer; None where this event loop cannot start processes."""
+        ident = next(self._ids)
+        for _ in range(2):
+            worker = await self._current()
+            if worker is None:
+                return None
+            answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+            worker.pending[ident] = answer
+            worker.stay()
+            if await worker.send({"id": ident, **request}):
+                break
+            # It was gone before the call reached it (nothing was sent): once more, afresh.
+            worker.pending.pop(ident, None)
+            await self._let_go(worker, kill=True)
+        else:
+            raise TrayauthError("the worker process ends as soon as it starts; nothing was sent")
         try:
-            proc = await asyncio.create_subprocess_exec(
-                *worker_command(),
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=None if os.environ.get("TRAYAUTH_DEBUG") else asyncio.subprocess.DEVNULL,
-                env=worker_env(),
-            )
-        except NotImplementedError:
-            return None
-        except OSError as exc:
-            raise TrayauthError(f"could not start a worker process ({exc.strerror or exc})") from None
-        try:
-            out, _ = await asyncio.wait_for(proc.communicate(json.dumps(request).encode()), self.limit)
-        except TimeoutError:
-            await _stop(proc)
-            raise _no_answer(f"no answer within {self.limit:g} s") from None
-        except BaseException:
-            await _stop(proc)  # cancelled (a logout, the tray quitting): the worker goes too
-            raise
-        return decode_answer(out, proc.returncode)
+            try:
+                got = await asyncio.wait_for(answer, self.limit)
+            except TimeoutError:
+                await self._let_go(worker, kill=True)  # stuck: whatever else it runs goes too
+                raise _no_answer(f"no answer within {self.limit:g} s") from None
+        finally:
+            worker.pending.pop(ident, None)
+            if not worker.pending and worker is self._worker:
+                worker.leave_after(self.idle, lambda: self._retire(worker))
+        return decode_answer(got)
+
+    async def _current(self) -> _Worker | None:
+        if self._worker is not None and self._worker.alive:
+            return self._worker
+        if self._starting is None:
+            self._starting = asyncio.Lock()
+        async with self._starting:  # calls that arrive together share the one start
+            if self._worker is not None and self._worker.alive:
+                return self._worker
+            if self._worker is not None:
+                # It takes no more calls (its input is shut): those it has may still be answered.
+                old, self._worker = self._worker, None
+                if old.pending:
+                    self._leaving.add(old)
+                    old.reader.add_done_callback(lambda _task: self._leaving.discard(old))
+                else:
+                    await old.stop(kill=True)
+            try:
+                proc = await asyncio.create_subprocess_exec(
+                    *worker_command(),
+                    stdin=asyncio.subprocess.PIPE,
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=None if os.environ.get("TRAYAUTH_DEBUG") else asyncio.subprocess.DEVNULL,
+                    env=worker_env(),
+                )
+            except NotImplementedError:
+                return None
+            except OSError as exc:
+                raise TrayauthError(f"could not start a worker process ({exc.strerror or exc})") from None
+            self.started += 1
+            self._worker = _Worker(proc)
+            return self._worker
+
+    def _retire(self, worker: _Worker) -> None:
+        """Idle: close its input; it finishes what it has and exits (reaped by its reader)."""
+        if worker is self._worker and not worker.pending:
+            self._worker = None
+            self._leaving.add(worker)
+            worker.reader.add_done_callback(lambda _task: self._leaving.discard(worker))
+            worker.close_input()
+
+    async def _let_go(self, worker: _Worker, *, kill: bool) -> None:
+        if worker is self._worker:
+            self._worker = None
+        await worker.stop(kill=kill)
+
+    async def aclose(self) -> None:
+        """The tray is quitting: no worker outlives it."""
+        for worker in [w for w in (self._worker, *self._leaving) if w is not None]:
+            await self._let_go(worker, kill=True)
+        self._leaving.clear()
 
 
-async def _stop(proc: asyncio.subprocess.Process) -> None:
-    if proc.returncode is None:
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-        await proc.wait()
+class _Worker:
+    """One worker process and the calls it is answering, matched by id."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+        self.pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._idle: asyncio.TimerHandle | None = None
+        self.reader = asyncio.get_running_loop().create_task(self._read())
+
+    @property
+    def alive(self) -> bool:
+        stdin = self.proc.stdin
+        return (
+            self.proc.returncode is None
+            and not self.reader.done()
+            and stdin is not None
+            and not stdin.is_closing()
+        )
+
+    async def send(self, message: dict[str, Any]) -> bool:
+        """Write one call; False when the worker is gone (nothing reached it)."""
+        stdin = self.proc.stdin
+        if stdin is None or stdin.is_closing():
+            return False
+        try:
+            stdin.write(json.dumps(message).encode() + b"\n")
+            await stdin.drain()
+        except (ConnectionError, OSError):
+            return False
+        return True
+
+    async def _read(self) -> None:
+        stdout = self.proc.stdout
+        assert stdout is not None
+        try:
+            while line := await stdout.readline():
+                try:
+                    answer = json.loads(line)
+                    future = self.pending.get(int(answer.pop("id")))
+                except (ValueError, TypeError, KeyError, AttributeError):
+                    continue  # not an answer to anything asked
+                if future is not None and not future.done():
+                    future.set_result(answer)
+        except (ValueError, ConnectionError, OSError):
+            pass  # a line past the stream's limit, or the pipe gone: this worker is done
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                if self.proc.returncode is None and self.pending:
+                    self.proc.kill()  # it stopped answering calls still open
+            status = await self.proc.wait()
+            for future in self.pending.values():
+                if not future.done():
+                    future.set_exception(_no_answer(f"its worker process exited with status {status}"))
+
+    def stay(self) -> None:
+        if self._idle is not None:
+            self._idle.cancel()
+            self._idle = None
+
+    def leave_after(self, seconds: float, retire: Callable[[], None]) -> None:
+        self.stay()
+        self._idle = asyncio.get_running_loop().call_later(seconds, retire)
+
+    def close_input(self) -> None:
+        if self.proc.stdin is not None and not self.proc.stdin.is_closing():
+            self.proc.stdin.close()
+
+    async def stop(self, *, kill: bool) -> None:
+        self.stay()
+        if kill and self.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.kill()
+        self.close_input()
+        await asyncio.shield(self.reader)
 
 
 @dataclass(frozen=True)
@@ -211,13 +350,10 @@ def _no_answer(why: str) -> TrayauthError:
     return exc
 
 
-def decode_answer(out: bytes, returncode: int | None) -> dict[str, Any]:
-    try:
-        answer = json.loads(out)
-    except ValueError:
-        answer = None
-    if not isinstance(answer, dict) or not answer:
-        raise _no_answer(f"its worker process exited with status {returncode}")
+def decode_answer(answer: Mapping[str, Any]) -> dict[str, Any]:
+    """The worker's answer to one call: the error it carries, raised, or the result."""
     if "error" in answer:
         raise decode_error(answer["error"])
-    return answer
+    if not answer:
+        raise _no_answer("the worker's answer was empty")
+    return dict(answer)
