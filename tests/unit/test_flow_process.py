@@ -193,6 +193,15 @@ def _children() -> set[int]:
     return found
 
 
+@pytest.mark.parametrize("answer", [{}, {"tokens": "nonsense"}, {"tokens": {}}, {"revocation": 1}])
+def test_an_answer_without_what_was_asked_is_a_request_that_may_have_been_accepted(
+    answer: dict[str, object],
+) -> None:
+    with pytest.raises(TrayauthError, match="ended without an answer") as caught:
+        flow_process._tokens(answer)
+    assert caught.value.accepted is True
+
+
 def test_the_frozen_app_is_its_own_worker(monkeypatch: pytest.MonkeyPatch) -> None:
     assert flow_process.worker_command()[-3:] == ["-m", "trayauth", "--flow-worker"]
     assert "-P" in flow_process.worker_command()  # the tray's working folder is not on its path

@@ -1,22 +1,25 @@
-"""A flow's network calls in a short-lived worker process, so that a tray never loads them.
+"""A flow's calls to providers in a worker process, so that a tray never loads them.
 
 Why: the tray runs all day, and what its first renewal imports stays resident. The HTTP stack
 (httpx, httpcore, h11, anyio), the TLS context with its CA bundle and the flow modules came to
 13 MiB on a tray of 77 MiB (``tests/benchmarks/bench_tray.py``), the largest part of what the
-tray held beyond a bare Qt tray. A renewal happens a few times an hour per account; a worker
-costs a Python start (a fraction of a second of CPU) each time.
+tray held beyond a bare Qt tray.
 
 Only the call to the provider moves. Everything that decides stays in the tray's
 :class:`~trayauth.services.renewal.RenewalService`: the locks, the rotation mark, the vault writes,
 the account's state and its events. So those rules still live in one place, and a worker that dies
 part-way is judged by them like any other interrupted request.
 
-The worker gets what a flow gets (the account, where its preset is read from, the secrets and the
-tokens, the tray's clock reading, how many attempts a request may take) on its stdin, never in
-argv. It answers one JSON object on stdout: the new tokens, the revocation result, or the error
-(its class by name, the message, the next step, and whether the request was sent and accepted,
-which is how renewal judges a rotating refresh token). A worker that ends without an answer may
-have sent its request and had it accepted: a rotating refresh token is then treated as spent.
+One worker (``trayauth --flow-worker``, :mod:`trayauth.services.flow_worker`) serves the calls that
+come while it runs, side by side, and exits ``IDLE`` seconds after its last: a laptop that wakes
+with twenty tokens due starts one Python, a script that meets a due token waits no longer than
+before, and a tray at rest holds no worker. Each call goes down its stdin as one JSON line with
+an id: what a flow gets (the account, where its preset is read from, the secrets and the tokens,
+the tray's clock reading, how many attempts a request may take), never in argv. Each answer comes
+back on its stdout with the same id: the new tokens, the revocation result, or the error (its
+class by name, the message, the next step, and whether the request was sent and accepted, which
+is how renewal judges a rotating refresh token). A call left without an answer (the worker died)
+may have been sent and accepted: a rotating refresh token is then treated as spent.
 
 Interactive sign-ins (an asker or a browser) stay in the tray's process, where the dialogs are.
 """
@@ -262,7 +265,7 @@ class ProcessFlow(Flow):
         answer = await self.runner.run(encode_request("login", self.name, ctx, None, self.runner.presets))
         if answer is None:
             return await super().login(ctx)
-        return TokenSet.from_dict(answer["tokens"])
+        return _tokens(answer)
 
     async def refresh(self, ctx: FlowContext, tokens: TokenSet) -> TokenSet:
         if self.runner is None:
@@ -270,7 +273,7 @@ class ProcessFlow(Flow):
         answer = await self.runner.run(encode_request("refresh", self.name, ctx, tokens, self.runner.presets))
         if answer is None:
             return await super().refresh(ctx, tokens)
-        return TokenSet.from_dict(answer["tokens"])
+        return _tokens(answer)
 
     async def revoke(self, ctx: FlowContext, tokens: TokenSet | None) -> RevocationResult:
         if self.runner is None:
@@ -278,11 +281,14 @@ class ProcessFlow(Flow):
         answer = await self.runner.run(encode_request("revoke", self.name, ctx, tokens, self.runner.presets))
         if answer is None:
             return await super().revoke(ctx, tokens)
-        result = answer["revocation"]
-        return RevocationResult(Revocation(result["outcome"]), str(result.get("detail", "")))
+        try:
+            result = answer["revocation"]
+            return RevocationResult(Revocation(result["outcome"]), str(result.get("detail", "")))
+        except (KeyError, TypeError, ValueError):
+            raise _no_answer("the worker's answer had no revocation result") from None
 
 
-# ---- the wire: one request in, one answer out ---------------------------------------------------
+# ---- the wire: a call out, an answer back -------------------------------------------------------
 
 
 def encode_request(
@@ -357,3 +363,10 @@ def decode_answer(answer: Mapping[str, Any]) -> dict[str, Any]:
     if not answer:
         raise _no_answer("the worker's answer was empty")
     return dict(answer)
+
+
+def _tokens(answer: Mapping[str, Any]) -> TokenSet:
+    try:
+        return TokenSet.from_dict(answer["tokens"])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise _no_answer("the worker's answer had no tokens") from None
