@@ -53,8 +53,9 @@ class Broker:
         clock: Callable[[], float] = time.time,
         in_workers: bool = False,
     ) -> None:
-        """``in_workers``: calls to providers that need no user run in a worker process each (the
-        tray's choice: it then never loads the HTTP stack; :mod:`trayauth.services.flow_process`)."""
+        """``in_workers``: calls to providers that need no user run in a worker process, one that
+        serves them while there are calls (the tray's choice: it then never loads the HTTP stack;
+        :mod:`trayauth.services.flow_process`)."""
         self.store = store
         self.presets = presets
         self.clock = clock
