@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 
+from tests.support.cli import children
 from tests.support.clock import FakeClock
 from tests.support.probe import report, run_probe
 from trayauth.demo import ProviderServer
@@ -78,6 +80,16 @@ def _broker(config: Path, clock: FakeClock | None = None) -> Broker:
     return Broker(Store.open(config), PresetCatalog(), in_workers=True, clock=clock)
 
 
+@pytest_asyncio.fixture
+async def broker(isolated: Path) -> AsyncIterator[Broker]:
+    """The tray's kind of broker (``in_workers``) on the isolated config; closed after the test."""
+    opened = _broker(isolated)
+    try:
+        yield opened
+    finally:
+        await opened.aclose()
+
+
 async def _steps(broker: Broker, srv: ProviderServer, name: str) -> None:
     user = srv.users["sentiance"]
     broker.add(
@@ -127,67 +139,58 @@ def test_renewing_and_logging_out_in_workers_loads_no_http_stack(isolated: Path,
 
 @pytest.mark.asyncio
 async def test_a_refused_refresh_token_comes_back_as_login_required_with_its_step(
-    isolated: Path, fresh_provider: ProviderServer
+    isolated: Path, fresh_provider: ProviderServer, broker: Broker
 ) -> None:
-    srv, broker = fresh_provider, _broker(isolated)
-    try:
-        await _steps(broker, srv, "steps")
-        srv.inject("sentiance", "auth/token", {"status": 400, "body": {"error": "invalid_grant"}})
-        with pytest.raises(LoginRequired) as caught:
-            await broker.refresh("steps")
-        assert caught.value.account == "steps"
-        assert caught.value.next_step is not None and caught.value.next_step.kind is StepKind.LOG_IN
-        view = broker.view("steps")
-        assert view.error and "steps" not in view.error.split(":", 1)[1]  # named once, as data
-        assert broker.store.vault.entry("steps").refresh_in_flight is False
-    finally:
-        await broker.aclose()
+    srv = fresh_provider
+    await _steps(broker, srv, "steps")
+    srv.inject("sentiance", "auth/token", {"status": 400, "body": {"error": "invalid_grant"}})
+    with pytest.raises(LoginRequired) as caught:
+        await broker.refresh("steps")
+    assert caught.value.account == "steps"
+    assert caught.value.next_step is not None and caught.value.next_step.kind is StepKind.LOG_IN
+    view = broker.view("steps")
+    assert view.error and "steps" not in view.error.split(":", 1)[1]  # named once, as data
+    assert broker.store.vault.entry("steps").refresh_in_flight is False
 
 
 @pytest.mark.asyncio
 async def test_an_answer_lost_after_the_provider_rotated_leaves_the_refresh_token_spent(
-    isolated: Path, fresh_provider: ProviderServer
+    isolated: Path, fresh_provider: ProviderServer, broker: Broker
 ) -> None:
-    srv, broker = fresh_provider, _broker(isolated)
-    try:
-        await _steps(broker, srv, "steps")
-        old = broker.store.vault.entry("steps").tokens
-        srv.inject("sentiance", "auth/token", "reset_after_processing")
-        with pytest.raises(NetworkError) as caught:
-            await broker.refresh("steps")
-        assert caught.value.sent is True
-        refreshes = srv.refreshes("sentiance")
-        assert broker.store.vault.entry("steps").refresh_in_flight is True
-        assert broker.store.vault.entry("steps").tokens == old  # the old access token is kept
-        with pytest.raises(LoginRequired, match="may be spent"):
-            await broker.refresh("steps")
-        assert srv.refreshes("sentiance") == refreshes  # never sent again
-    finally:
-        await broker.aclose()
+    srv = fresh_provider
+    await _steps(broker, srv, "steps")
+    old = broker.store.vault.entry("steps").tokens
+    srv.inject("sentiance", "auth/token", "reset_after_processing")
+    with pytest.raises(NetworkError) as caught:
+        await broker.refresh("steps")
+    assert caught.value.sent is True
+    refreshes = srv.refreshes("sentiance")
+    assert broker.store.vault.entry("steps").refresh_in_flight is True
+    assert broker.store.vault.entry("steps").tokens == old  # the old access token is kept
+    with pytest.raises(LoginRequired, match="may be spent"):
+        await broker.refresh("steps")
+    assert srv.refreshes("sentiance") == refreshes  # never sent again
 
 
 @pytest.mark.asyncio
 async def test_a_worker_killed_mid_request_is_judged_as_a_request_that_may_have_been_accepted(
-    isolated: Path, fresh_provider: ProviderServer, monkeypatch: pytest.MonkeyPatch
+    isolated: Path, fresh_provider: ProviderServer, monkeypatch: pytest.MonkeyPatch, broker: Broker
 ) -> None:
     """The worker dies (kill -9) once the provider's answer headers arrived: the provider has
     rotated, the tray never learns the new token, and must not resend the old one."""
-    srv, broker = fresh_provider, _broker(isolated)
-    try:
-        await _steps(broker, srv, "steps")
-        await _let_go(broker)  # the login's worker: the next one starts with the kill point set
-        monkeypatch.setenv(KILL_AT, "http:headers")  # the worker inherits it; the tray sends nothing
-        refreshes = srv.refreshes("sentiance")
-        with pytest.raises(TrayauthError, match="ended without an answer") as caught:
-            await broker.refresh("steps")
-        assert caught.value.account == "steps"
-        assert srv.refreshes("sentiance") == refreshes + 1
-        monkeypatch.delenv(KILL_AT)
-        with pytest.raises(LoginRequired, match="may be spent"):
-            await broker.refresh("steps")
-        assert srv.refreshes("sentiance") == refreshes + 1
-    finally:
-        await broker.aclose()
+    srv = fresh_provider
+    await _steps(broker, srv, "steps")
+    await _let_go(broker)  # the login's worker: the next one starts with the kill point set
+    monkeypatch.setenv(KILL_AT, "http:headers")  # the worker inherits it; the tray sends nothing
+    refreshes = srv.refreshes("sentiance")
+    with pytest.raises(TrayauthError, match="ended without an answer") as caught:
+        await broker.refresh("steps")
+    assert caught.value.account == "steps"
+    assert srv.refreshes("sentiance") == refreshes + 1
+    monkeypatch.delenv(KILL_AT)
+    with pytest.raises(LoginRequired, match="may be spent"):
+        await broker.refresh("steps")
+    assert srv.refreshes("sentiance") == refreshes + 1
 
 
 @pytest.mark.asyncio
@@ -211,89 +214,74 @@ async def test_the_worker_keeps_the_trays_clock(isolated: Path, fresh_provider: 
 
 @pytest.mark.asyncio
 async def test_renewals_that_fall_due_together_share_one_worker(
-    isolated: Path, fresh_provider: ProviderServer
+    isolated: Path, fresh_provider: ProviderServer, broker: Broker
 ) -> None:
     """Twenty accounts due at once (a laptop waking up): one worker process serves them all,
     side by side, and each renewal is stored."""
-    srv, broker = fresh_provider, _broker(isolated)
+    srv = fresh_provider
     names = [f"steps{i:02d}" for i in range(20)]
-    try:
-        for name in names:
-            await _steps(broker, srv, name)
-        before = {name: broker.store.vault.entry(name).tokens for name in names}
-        started = await _let_go(broker)  # the logins' worker
-        renewed = await asyncio.gather(*(broker.refresh(name) for name in names))
-        for name, tokens in zip(names, renewed, strict=True):
-            old = before[name]
-            assert old is not None and tokens.access_token != old.access_token
-            assert broker.store.vault.entry(name).tokens == tokens
-        assert broker.workers is not None and broker.workers.started == started + 1
-        assert len(_children()) == 1
-    finally:
-        await broker.aclose()
-    assert not _children()  # the broker's close ends the worker
+    for name in names:
+        await _steps(broker, srv, name)
+    before = {name: broker.store.vault.entry(name).tokens for name in names}
+    started = await _let_go(broker)  # the logins' worker
+    renewed = await asyncio.gather(*(broker.refresh(name) for name in names))
+    for name, tokens in zip(names, renewed, strict=True):
+        old = before[name]
+        assert old is not None and tokens.access_token != old.access_token
+        assert broker.store.vault.entry(name).tokens == tokens
+    assert broker.workers is not None and broker.workers.started == started + 1
+    assert len(children()) == 1
+    await broker.aclose()
+    assert not children()  # the broker's close ends the worker
 
 
 @pytest.mark.asyncio
 async def test_an_idle_worker_goes_and_the_next_renewal_starts_another(
-    isolated: Path, fresh_provider: ProviderServer
+    isolated: Path, fresh_provider: ProviderServer, broker: Broker
 ) -> None:
-    srv, broker = fresh_provider, _broker(isolated)
+    srv = fresh_provider
     assert broker.workers is not None
     broker.workers.idle = 0.0  # let it go as soon as it has nothing to do
-    try:
-        await _steps(broker, srv, "steps")  # a login without questions: in a worker too
-        await _gone()
-        await broker.refresh("steps")
-        await _gone()
-        await broker.refresh("steps")
-        assert broker.workers.started == 3
-    finally:
-        await broker.aclose()
+    await _steps(broker, srv, "steps")  # a login without questions: in a worker too
+    await _gone()
+    await broker.refresh("steps")
+    await _gone()
+    await broker.refresh("steps")
+    assert broker.workers.started == 3
 
 
 @pytest.mark.asyncio
 async def test_a_cancelled_renewal_leaves_the_worker_to_the_others(
-    isolated: Path, fresh_provider: ProviderServer
+    isolated: Path, fresh_provider: ProviderServer, broker: Broker
 ) -> None:
-    srv, broker = fresh_provider, _broker(isolated)
-    try:
-        await _steps(broker, srv, "slow")
-        await _steps(broker, srv, "other")
-        started = await _let_go(broker)
-        srv.inject("sentiance", "auth/token", "delay:10")
-        logins = srv.count("sentiance", "auth/token")
-        task = asyncio.ensure_future(broker.refresh("slow"))
-        while srv.count("sentiance", "auth/token") == logins:  # the worker's request arrived
-            await asyncio.sleep(0.01)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        assert broker.is_renewing("slow") is False
-        assert (await broker.refresh("other")).access_token  # the same worker answers the next
-        assert broker.workers is not None and broker.workers.started == started + 1
-    finally:
-        await broker.aclose()
-    assert not _children()
+    srv = fresh_provider
+    await _steps(broker, srv, "slow")
+    await _steps(broker, srv, "other")
+    started = await _let_go(broker)
+    srv.inject("sentiance", "auth/token", "delay:10")
+    logins = srv.count("sentiance", "auth/token")
+    task = asyncio.ensure_future(broker.refresh("slow"))
+    while srv.count("sentiance", "auth/token") == logins:  # the worker's request arrived
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert broker.is_renewing("slow") is False
+    assert (await broker.refresh("other")).access_token  # the same worker answers the next
+    assert broker.workers is not None and broker.workers.started == started + 1
+    await broker.aclose()  # what it ends, before the check below
+    assert not children()
 
 
 async def _let_go(broker: Broker) -> int:
     """End the worker the set-up's logins used; how many workers were started so far."""
     assert broker.workers is not None
     await broker.workers.aclose()
-    assert not _children()
+    assert not children()
     return broker.workers.started
 
 
 async def _gone() -> None:
     """Until the idle worker has closed its input, finished and exited."""
-    while _children():
+    while children():
         await asyncio.sleep(0.01)
-
-
-def _children() -> set[int]:
-    found: set[int] = set()
-    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
-        text = (task / "children").read_text() if (task / "children").exists() else ""
-        found |= {int(pid) for pid in text.split()}
-    return found

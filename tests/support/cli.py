@@ -123,3 +123,15 @@ def stop_process(proc: subprocess.Popen[Any]) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+def children(pid: int | None = None) -> set[int]:
+    """The processes ``pid`` (this one by default) started that are still running: the tray's
+    renewal worker, in the tests that check none is left behind."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid or os.getpid()}/task").iterdir():
+        try:
+            found |= {int(child) for child in (task / "children").read_text().split()}
+        except OSError:
+            continue  # a thread that ended meanwhile
+    return found
