@@ -30,9 +30,12 @@ ON_DEMAND = (
     "PySide6.QtSvg",  # never: the icons are PNGs rendered ahead of time (tests/gui/test_icons.py)
 )
 
-PROBE = """
+# A real tray in this interpreter (``trayauth`` with no command), and a thread beside it that
+# waits until it answers, then runs the probe's ``look(runtime, deadline)``, prints what it saw and
+# ends the tray as the desktop would (SIGTERM).
+TRAY_WITH_A_WATCHER = """
 import json, os, signal, sys, threading, time
-from trayauth.client import request_pick, tray_running
+from trayauth.client import tray_running
 from trayauth.storage.paths import runtime_path
 
 WATCH = json.loads(sys.argv[1])
@@ -46,11 +49,7 @@ def watch():
     deadline = time.monotonic() + 120  # a generous limit on a loaded machine, not a measure
     while tray_running(runtime) != os.getpid() and time.monotonic() < deadline:
         time.sleep(0.05)
-    seen["ready"] = loaded()
-    request_pick(runtime)
-    while "trayauth.ui.widgets.quick_access" not in sys.modules and time.monotonic() < deadline:
-        time.sleep(0.05)
-    seen["picked"] = loaded()
+    look(runtime, deadline)
     print(json.dumps(seen), flush=True)
     os.kill(os.getpid(), signal.SIGTERM)
 
@@ -58,6 +57,20 @@ threading.Thread(target=watch, daemon=True).start()
 from trayauth.cli import main
 sys.exit(main([]))
 """
+
+PROBE = (
+    """
+from trayauth.client import request_pick
+
+def look(runtime, deadline):
+    seen["ready"] = loaded()
+    request_pick(runtime)
+    while "trayauth.ui.widgets.quick_access" not in sys.modules and time.monotonic() < deadline:
+        time.sleep(0.05)
+    seen["picked"] = loaded()
+"""
+    + TRAY_WITH_A_WATCHER
+)
 
 
 def test_the_tray_starts_without_what_it_loads_on_demand(isolated: Path) -> None:
@@ -70,23 +83,14 @@ def test_the_tray_starts_without_what_it_loads_on_demand(isolated: Path) -> None
     assert seen["picked"] == ["trayauth.ui.widgets.quick_access"]
 
 
-RENEWAL_PROBE = """
-import json, os, signal, sys, threading, time
-from trayauth.client import tray_running
-from trayauth.storage.paths import runtime_path
+RENEWAL_PROBE = (
+    """
+import sys, time
 from trayauth.storage.store import Store
 
-WATCH, OLD = json.loads(sys.argv[1]), sys.argv[2]
-seen = {}
+OLD = sys.argv[2]
 
-def loaded():
-    return sorted(m for m in WATCH if m in sys.modules)
-
-def watch():
-    runtime = runtime_path()
-    deadline = time.monotonic() + 120  # a generous limit on a loaded machine, not a measure
-    while tray_running(runtime) != os.getpid() and time.monotonic() < deadline:
-        time.sleep(0.05)
+def look(runtime, deadline):
     store = Store.open()
     while time.monotonic() < deadline:
         tokens = store.vault.entry("steps").tokens
@@ -95,13 +99,9 @@ def watch():
         time.sleep(0.05)
     seen["renewed"] = tokens is not None and tokens.access_token != OLD
     seen["loaded"] = loaded()
-    print(json.dumps(seen), flush=True)
-    os.kill(os.getpid(), signal.SIGTERM)
-
-threading.Thread(target=watch, daemon=True).start()
-from trayauth.cli import main
-sys.exit(main([]))
 """
+    + TRAY_WITH_A_WATCHER
+)
 
 NETWORK = ("httpx", "h11", "certifi", "trayauth.flows.steps", "trayauth.services.flow_worker")
 
