@@ -83,6 +83,10 @@ TARGETS: dict[str, list[str]] = {
         "tests/integration/test_accounts_mutants.py",
     ],
     "services/agent": ["tests/unit/test_agent.py", "tests/unit/test_agent_edges.py"],
+    # The tray's worker: the wire and "a call left without an answer may have been accepted".
+    "services/flow_process": ["tests/unit/test_flow_process.py"],
+    # The one file lock under the account, vault, config and one-tray locks.
+    "storage/flock": ["tests/unit/test_flock.py", "tests/unit/test_agent_edges.py"],
     "net/loopback": ["tests/unit/test_loopback.py", "tests/unit/test_loopback_edges.py"],
 }
 

@@ -230,9 +230,9 @@ async def test_renewals_that_fall_due_together_share_one_worker(
         assert old is not None and tokens.access_token != old.access_token
         assert broker.store.vault.entry(name).tokens == tokens
     assert broker.workers is not None and broker.workers.started == started + 1
-    assert len(children()) == 1
+    assert len(children("--flow-worker")) == 1
     await broker.aclose()
-    assert not children()  # the broker's close ends the worker
+    assert not children("--flow-worker")  # the broker's close ends the worker
 
 
 @pytest.mark.asyncio
@@ -270,18 +270,18 @@ async def test_a_cancelled_renewal_leaves_the_worker_to_the_others(
     assert (await broker.refresh("other")).access_token  # the same worker answers the next
     assert broker.workers is not None and broker.workers.started == started + 1
     await broker.aclose()  # what it ends, before the check below
-    assert not children()
+    assert not children("--flow-worker")
 
 
 async def _let_go(broker: Broker) -> int:
     """End the worker the set-up's logins used; how many workers were started so far."""
     assert broker.workers is not None
     await broker.workers.aclose()
-    assert not children()
+    assert not children("--flow-worker")
     return broker.workers.started
 
 
 async def _gone() -> None:
     """Until the idle worker has closed its input, finished and exited."""
-    while children():
+    while children("--flow-worker"):
         await asyncio.sleep(0.01)

@@ -125,13 +125,21 @@ def stop_process(proc: subprocess.Popen[Any]) -> None:
         proc.wait()
 
 
-def children(pid: int | None = None) -> set[int]:
-    """The processes ``pid`` (this one by default) started that are still running: the tray's
-    renewal worker, in the tests that check none is left behind."""
+def children(marker: str, pid: int | None = None) -> set[int]:
+    """The processes ``pid`` (this one by default) started that are still running and whose
+    command line holds ``marker``: the tray's renewal workers ("--flow-worker"), in the tests that
+    check none is left behind. The marker keeps out what other tests' session fixtures started."""
     found: set[int] = set()
     for task in Path(f"/proc/{pid or os.getpid()}/task").iterdir():
         try:
-            found |= {int(child) for child in (task / "children").read_text().split()}
+            kids = [int(child) for child in (task / "children").read_text().split()]
         except OSError:
             continue  # a thread that ended meanwhile
+        for kid in kids:
+            try:
+                argv = Path(f"/proc/{kid}/cmdline").read_bytes()
+            except OSError:
+                continue  # gone meanwhile
+            if marker.encode() in argv:
+                found.add(kid)
     return found

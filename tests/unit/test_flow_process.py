@@ -145,13 +145,13 @@ def test_a_worker_that_takes_no_more_calls_is_let_go_and_replaced(
                 await asyncio.sleep(0.01)
             with pytest.raises(errors.ProviderError, match=r"^2$"):
                 await flows.run({"op": "refresh"})
-            return children()
+            return children("FAKE_STARTS")
         finally:
             await flows.aclose()
 
     running = asyncio.run(call())
     assert flows.started == 2 and len(running) == 1  # the deaf one was not left behind
-    assert not children()
+    assert not children("FAKE_STARTS")
 
 
 def test_a_call_that_never_reached_its_worker_goes_to_a_fresh_one(
