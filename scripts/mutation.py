@@ -346,6 +346,15 @@ EQUIVALENT: list[Equivalent] = [
     _eq("services/agent", "self.runtime_dir = runtime_dir", "self.runtime_dir = None", "nothing reads it"),
     *(
         _eq(
+            "storage/flock",
+            "self._depth = 0  # how many times the holder took it; read only while held",
+            f"self._depth = {value}  # how many times the holder took it; read only while held",
+            "read only while the lock is held, and the first take sets it to 1",
+        )
+        for value in ("None", "1")
+    ),
+    *(
+        _eq(
             "net/loopback",
             'template = PAGE.read_text(encoding="utf-8")',
             f"template = PAGE.read_text(encoding={text})",

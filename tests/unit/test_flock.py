@@ -10,6 +10,7 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -65,20 +66,55 @@ def test_a_waiter_gets_it_once_the_holder_lets_go(tmp_path: Path) -> None:
     path = tmp_path / "a.lock"
     holder = FileLock(path)
     holder.acquire()
-    got = threading.Event()
+    waiting, got = threading.Event(), threading.Event()
+
+    def poll(seconds: float) -> None:
+        assert seconds == flock.POLL
+        waiting.set()
+        time.sleep(seconds)
 
     def wait_for_it() -> None:
-        with FileLock(path):  # no timeout: as long as it takes
+        with FileLock(path, sleep=poll):  # no timeout: as long as it takes
             got.set()
 
     waiter = threading.Thread(target=wait_for_it)
     waiter.start()
     try:
+        assert waiting.wait(timeout=60)  # it found the lock taken and is polling
         assert not got.is_set()
     finally:
         holder.release()
         waiter.join(timeout=60)
     assert got.is_set()
+
+
+class Clock:
+    """A monotonic clock that the lock's own sleep moves: polls are counted, no time passes."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.polls = 0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.polls += 1
+        self.now = 1000.0 + self.polls * seconds  # counted, not summed: no float drift
+
+
+@pytest.mark.parametrize(("own", "given", "polls"), [(-1.0, 1.0, 20), (0.0, 0.5, 10), (5.0, None, 100)])
+def test_a_timeout_is_kept_to_the_poll(tmp_path: Path, own: float, given: float | None, polls: int) -> None:
+    """``acquire(timeout=…)`` wins over the lock's own timeout; it polls every POLL seconds until
+    the deadline, then says which lock, as an OS error would."""
+    path = tmp_path / "a.lock"
+    clock = Clock()
+    with FileLock(path):
+        lock = FileLock(path, timeout=own, sleep=clock.sleep, clock=clock)
+        with pytest.raises(TimeoutError) as info:
+            lock.acquire(timeout=given)
+    assert clock.polls == polls and not lock.is_locked
+    assert (info.value.errno, info.value.filename) == (errno.EAGAIN, str(path))
 
 
 def test_taking_it_again_counts_and_only_the_last_release_lets_go(tmp_path: Path) -> None:
@@ -122,6 +158,11 @@ def test_a_file_system_that_cannot_lock_is_an_error_not_a_wait(
     held = locked_write(tmp_path, tmp_path / "x.lock", "x", timeout=1)
     with pytest.raises(StorageError, match=r"^cannot save x: the config folder's file system cannot lock"):
         held.__enter__()
+    # the errors that mean "held" on Windows are errors here
+    denied = OSError(errno.EACCES, "Permission denied")
+    monkeypatch.setattr(flock.fcntl, "flock", lambda fd, op: (_ for _ in ()).throw(denied))
+    with pytest.raises(PermissionError):
+        lock.acquire()
 
 
 class FakeMsvcrt:

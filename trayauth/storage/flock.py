@@ -19,6 +19,7 @@ import errno
 import os
 import sys
 import time
+from collections.abc import Callable
 from types import TracebackType
 
 if sys.platform == "win32":
@@ -67,11 +68,20 @@ class FileLock:
     cannot be opened or locked. Taking it again while held only counts, as releasing counts down.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, timeout: float = -1.0) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        timeout: float = -1.0,
+        sleep: Callable[[float], object] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.path = os.fspath(path)
         self.timeout = timeout
+        self._sleep = sleep
+        self._clock = clock
         self._fd: int | None = None
-        self._depth = 0
+        self._depth = 0  # how many times the holder took it; read only while held
 
     @property
     def is_locked(self) -> bool:
@@ -82,13 +92,13 @@ class FileLock:
             self._depth += 1
             return
         wait = self.timeout if timeout is None else timeout
-        deadline = None if wait < 0 else time.monotonic() + wait
+        deadline = None if wait < 0 else self._clock() + wait
         fd = os.open(self.path, OPEN_FLAGS, 0o600)
         try:
             while not try_lock(fd):
-                if not blocking or (deadline is not None and time.monotonic() >= deadline):
+                if not blocking or (deadline is not None and self._clock() >= deadline):
                     raise TimeoutError(errno.EAGAIN, "the lock is held elsewhere", self.path)
-                time.sleep(POLL)
+                self._sleep(POLL)
         except BaseException:
             os.close(fd)
             raise
