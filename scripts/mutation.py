@@ -84,7 +84,11 @@ TARGETS: dict[str, list[str]] = {
     ],
     "services/agent": ["tests/unit/test_agent.py", "tests/unit/test_agent_edges.py"],
     # The tray's worker: the wire and "a call left without an answer may have been accepted".
-    "services/flow_process": ["tests/unit/test_flow_process.py"],
+    "services/flow_process": [
+        "tests/unit/test_flow_process.py",
+        # The worker a child process runs imports the same (mutated) tree: worker_env puts it first.
+        "tests/integration/test_renewal_in_workers.py",
+    ],
     # The one file lock under the account, vault, config and one-tray locks.
     "storage/flock": ["tests/unit/test_flock.py", "tests/unit/test_agent_edges.py"],
     "net/loopback": ["tests/unit/test_loopback.py", "tests/unit/test_loopback_edges.py"],
@@ -344,6 +348,18 @@ EQUIVALENT: list[Equivalent] = [
         "codec names are case-insensitive",
     ),
     _eq("services/agent", "self.runtime_dir = runtime_dir", "self.runtime_dir = None", "nothing reads it"),
+    _eq(
+        "services/flow_process",
+        'if getattr(sys, "frozen", False):',
+        'if getattr(sys, "frozen", None):',
+        "None and False are both false: a missing attribute means not frozen either way",
+    ),
+    _eq(
+        "services/flow_process",
+        "self._ids = itertools.count(1)",
+        "self._ids = itertools.count(2)",
+        "ids only need to be distinct within one tray",
+    ),
     *(
         _eq(
             "storage/flock",

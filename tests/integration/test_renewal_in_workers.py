@@ -285,3 +285,38 @@ async def _gone() -> None:
     """Until the idle worker has closed its input, finished and exited."""
     while children("--flow-worker"):
         await asyncio.sleep(0.01)
+
+
+@pytest.mark.asyncio
+async def test_a_logout_revokes_through_the_worker(
+    isolated: Path, fresh_provider: ProviderServer, broker: Broker
+) -> None:
+    srv = fresh_provider
+    await _oauth(broker, srv, "oa")
+    assert broker.workers is not None
+    calls, revoked = broker.workers.calls, len(srv.revocations())
+    result = await broker.logout("oa")
+    assert result.outcome is Revocation.CONFIRMED
+    assert len(srv.revocations()) > revoked and broker.workers.calls == calls + 1
+    assert broker.store.vault.entry("oa").tokens is None
+
+
+@pytest.mark.asyncio
+async def test_where_the_loop_cannot_start_processes_the_calls_run_in_the_tray(
+    isolated: Path, fresh_provider: ProviderServer, broker: Broker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """qasync on Windows, for one, has no subprocesses: the tray then renews in itself, as
+    before the worker, rather than not at all."""
+
+    async def no_processes(*args: object, **kwargs: object) -> None:
+        raise NotImplementedError
+
+    monkeypatch.setattr(asyncio, "create_subprocess_exec", no_processes)
+    srv = fresh_provider
+    await _oauth(broker, srv, "oa")  # a login without questions
+    await _steps(broker, srv, "steps")
+    old = broker.store.vault.entry("steps").tokens
+    renewed = await broker.refresh("steps")
+    assert old is not None and renewed.access_token != old.access_token
+    assert (await broker.logout("oa")).outcome is Revocation.CONFIRMED
+    assert broker.workers is not None and broker.workers.started == broker.workers.calls == 0

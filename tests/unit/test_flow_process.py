@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -222,3 +223,88 @@ def test_the_worker_answers_with_its_own_step_kinds() -> None:
     """A next step built by the worker (a class default) is the same step on the tray's side."""
     back = _round_trip(errors.NetworkError("down"))
     assert back.next_step is not None and back.next_step.kind is StepKind.CHECK_NETWORK
+
+
+def test_the_worker_runs_the_trays_own_code_from_a_checkout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From a checkout, the folder holding ``trayauth`` goes first on the worker's path, before
+    what the tray had; from site-packages nothing is added (the interpreter finds it there)."""
+    monkeypatch.setenv("PYTHONPATH", "/elsewhere")
+    env = flow_process.worker_env()
+    assert env["PYTHONPATH"] == os.pathsep.join((str(REPO), "/elsewhere"))
+    monkeypatch.delenv("PYTHONPATH")
+    assert flow_process.worker_env()["PYTHONPATH"] == str(REPO)
+    for site in ("site-packages", "dist-packages"):
+        installed = f"/usr/lib/python3/{site}/trayauth/services/flow_process.py"
+        monkeypatch.setattr(flow_process, "__file__", installed)
+        assert "PYTHONPATH" not in flow_process.worker_env()
+
+
+# A worker that takes calls and never answers, writing a line to stderr first.
+SILENT_WORKER = """
+import sys, time
+sys.stderr.write("FAKE_STARTS worker noise\\n"); sys.stderr.flush()
+for line in sys.stdin:
+    time.sleep(60)
+"""
+
+
+def test_a_call_past_its_limit_takes_the_stuck_worker_with_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(flow_process, "worker_command", lambda: [sys.executable, "-c", SILENT_WORKER])
+    flows = flow_process.ProcessFlows(PresetCatalog(), limit=0.2)
+
+    async def call() -> set[int]:
+        try:
+            with pytest.raises(TrayauthError, match=r"no answer within 0\.2 s") as caught:
+                await flows.run({"op": "refresh"})
+            assert caught.value.accepted is True
+            return children("FAKE_STARTS")
+        finally:
+            await flows.aclose()
+
+    assert asyncio.run(call()) == set()  # killed at once, not left to finish its minute
+    assert flows.calls == 1
+
+
+NOISY_WORKER = """
+import json, sys
+sys.stderr.write("worker noise\\n"); sys.stderr.flush()
+for line in sys.stdin:
+    call = json.loads(line)
+    print(json.dumps({"id": call["id"], "error": {"type": "ProviderError", "detail": "x"}}), flush=True)
+"""
+
+
+def test_the_workers_stderr_is_ours_only_with_trayauth_debug(
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Its errors are answers; what it writes to stderr (a library's warning) is noise to a user
+    of the tray, and a clue with TRAYAUTH_DEBUG set."""
+    monkeypatch.setattr(flow_process, "worker_command", lambda: [sys.executable, "-c", NOISY_WORKER])
+    for debug, shown in (("", False), ("1", True)):
+        monkeypatch.setenv("TRAYAUTH_DEBUG", debug)
+        with pytest.raises(errors.ProviderError):  # answered: its noise was written before
+            asyncio.run(_refresh(flow_process.ProcessFlows(PresetCatalog())))
+        assert ("worker noise" in capfd.readouterr().err) is shown
+
+
+def test_a_worker_that_cannot_be_started_is_said_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(flow_process, "worker_command", lambda: ["/nonexistent/trayauth-worker"])
+    flows = flow_process.ProcessFlows(PresetCatalog())
+    with pytest.raises(
+        TrayauthError, match=r"^could not start a worker process \(No such file or directory\)$"
+    ):
+        asyncio.run(_refresh(flows))
+    assert flows.started == 0
+
+
+def test_a_call_lost_on_every_worker_is_tried_twice_and_said_unsent(
+    fake_worker: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def always_lost(worker: flow_process._Worker, message: dict[str, object]) -> bool:
+        return False
+
+    monkeypatch.setattr(flow_process._Worker, "send", always_lost)
+    flows = flow_process.ProcessFlows(PresetCatalog())
+    with pytest.raises(TrayauthError, match="nothing was sent") as caught:
+        asyncio.run(_refresh(flows))
+    assert caught.value.accepted is False and flows.started == 2 and flows.calls == 0

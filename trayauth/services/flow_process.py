@@ -87,6 +87,7 @@ class ProcessFlows:
         self.limit = limit
         self.idle = idle
         self.started = 0  # workers started so far (the tests and the benchmark count them)
+        self.calls = 0  # calls sent to a worker so far
         self._worker: _Worker | None = None
         self._leaving: set[_Worker] = set()
         self._ids = itertools.count(1)
@@ -107,6 +108,7 @@ class ProcessFlows:
             worker.pending[ident] = answer
             worker.stay()
             if await worker.send({"id": ident, **request}):
+                self.calls += 1
                 break
             # It was gone before the call reached it (nothing was sent): once more, afresh.
             worker.pending.pop(ident, None)
@@ -255,29 +257,22 @@ class _Worker:
 
 @dataclass(frozen=True)
 class ProcessFlow(Flow):
-    """A :class:`~trayauth.flows.Flow` whose calls without the user run in a worker process."""
+    """A :class:`~trayauth.flows.Flow` whose calls without the user run in a worker process;
+    where the event loop cannot start processes, they run here, as any flow's do."""
 
-    runner: ProcessFlows | None = None
+    runner: ProcessFlows
 
     async def login(self, ctx: FlowContext) -> TokenSet:
-        if ctx.asker is not None or ctx.open_browser is not None or self.runner is None:
-            return await super().login(ctx)
+        if ctx.asker is not None or ctx.open_browser is not None:
+            return await super().login(ctx)  # it asks the user: the dialogs are here
         answer = await self.runner.run(encode_request("login", self.name, ctx, None, self.runner.presets))
-        if answer is None:
-            return await super().login(ctx)
-        return _tokens(answer)
+        return await super().login(ctx) if answer is None else _tokens(answer)
 
     async def refresh(self, ctx: FlowContext, tokens: TokenSet) -> TokenSet:
-        if self.runner is None:
-            return await super().refresh(ctx, tokens)
         answer = await self.runner.run(encode_request("refresh", self.name, ctx, tokens, self.runner.presets))
-        if answer is None:
-            return await super().refresh(ctx, tokens)
-        return _tokens(answer)
+        return await super().refresh(ctx, tokens) if answer is None else _tokens(answer)
 
     async def revoke(self, ctx: FlowContext, tokens: TokenSet | None) -> RevocationResult:
-        if self.runner is None:
-            return await super().revoke(ctx, tokens)
         answer = await self.runner.run(encode_request("revoke", self.name, ctx, tokens, self.runner.presets))
         if answer is None:
             return await super().revoke(ctx, tokens)
