@@ -248,7 +248,7 @@ def test_bundle_is_its_own_flow_worker(bundle: Path, user_env: dict[str, str], t
     for name in ("trayauth", "trayauth-tray"):
         proc = subprocess.run(
             [str(bundle / name), "--flow-worker"],
-            input=json.dumps({"op": "refresh"}),
+            input=json.dumps({"id": 1, "op": "refresh"}) + "\n",
             env=user_env,
             cwd=tmp_path,
             capture_output=True,
@@ -257,7 +257,8 @@ def test_bundle_is_its_own_flow_worker(bundle: Path, user_env: dict[str, str], t
             check=False,
         )
         assert proc.returncode == 0 and "Traceback" not in proc.stderr, (name, proc.stderr)
-        assert set(json.loads(proc.stdout)) == {"error"}, (name, proc.stdout)
+        answer = json.loads(proc.stdout)  # half a call: its answer is an error, with its id
+        assert answer["id"] == 1 and set(answer) == {"id", "error"}, (name, proc.stdout)
 
 
 @pytest.mark.slow
