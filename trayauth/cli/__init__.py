@@ -127,7 +127,7 @@ def _main(argv: Sequence[str] | None) -> int:
 
         not_dumpable()  # the direct path reads the vault key: keep same-user ptrace out too
     if args_list == ["--flow-worker"]:
-        # The tray's worker for one call to a provider (trayauth.services.flow_process); not a
+        # The tray's worker for its calls to providers (trayauth.services.flow_process); not a
         # command a user runs, so not in the parser's help either.
         from trayauth.services.flow_worker import worker_main
 
