@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import shutil
 import socket
@@ -48,7 +47,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from tests.support.cli import stop_process  # noqa: E402
+from tests.support.cli import children, stop_process  # noqa: E402
 from trayauth.client import tray_running  # noqa: E402
 
 BARE_TRAY = r"""
@@ -190,15 +189,6 @@ def rss_mib(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
-
-
-def children(pid: int) -> list[int]:
-    """The processes ``pid`` started that are still running (the tray's renewal worker)."""
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        with contextlib.suppress(OSError):
-            found += [int(child) for child in (task / "children").read_text().split()]
-    return found
 
 
 def cpu_seconds(pid: int) -> float:
@@ -372,7 +362,7 @@ def tray_rss(py: str, env: dict[str, str], config: Path, srv: object, tmp: Path,
             )
             time.sleep(2)
             lasting = rss_mib(proc.pid)
-            workers = [rss_mib(pid) for pid in children(proc.pid)]
+            workers = [rss_mib(pid) for pid in children("--flow-worker", proc.pid)]
         finally:
             stop_process(proc)
     finally:
